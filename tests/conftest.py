@@ -1,0 +1,122 @@
+"""One synthesis per test session.
+
+Importing cdktf and the provider packages costs ~15 s of jsii loading; the
+synthesis itself costs milliseconds. So the session loads jsii once and
+synthesizes every config variant the tests need into a temporary directory.
+Tests read the resulting cdk.tf.json files; none synthesizes the app again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
+STACK_NAMES = ("network", "cluster", "bootstrap")
+
+# jsii must use the virtualenv's Node 22, whatever PATH pytest started with.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
+
+Json = dict[str, Any]
+
+
+def example_data() -> Json:
+    """The example config as plain data, for tests to mutate."""
+    data = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def bastion_data() -> Json:
+    data = copy.deepcopy(example_data())
+    data["environment"] = "bastion"
+    data["cluster"]["control_plane_access"] = "bastion"
+    data["access"]["bastion_members"] = ["group:platform-admins@example.com"]
+    data["access"]["argocd_sign_in"] = "google_oidc"
+    data["gitops"] = {"repo_url": "https://github.com/example/mlops-gitops.git"}
+    data["dns"] = {"managed_zone": "mlops-example-com"}
+    data["apps"]["mlflow"] = {"enabled": False}
+    data["cluster"]["node_pools"].append(
+        {
+            "name": "gpu",
+            "machine_type": "g2-standard-8",
+            "min_nodes": 0,
+            "max_nodes": 2,
+            "spot": True,
+            "gpu": {"type": "nvidia-l4", "count": 1},
+        }
+    )
+    return data
+
+
+#: Config variants synthesized once per session: the example (dns mode, all
+#: apps) and a variant exercising the other branches (bastion mode, Google
+#: OIDC, https GitOps repo, managed DNS zone, GPU pool, MLflow off).
+VARIANTS: dict[str, Callable[[], Json]] = {"example": example_data, "bastion": bastion_data}
+
+
+class Synthesized:
+    """The synthesized stacks of every variant."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def stack_file(self, variant: str, stack: str) -> Path:
+        return self.root / variant / "stacks" / stack / "cdk.tf.json"
+
+    def stack(self, variant: str, stack: str) -> Json:
+        data = json.loads(self.stack_file(variant, stack).read_text())
+        assert isinstance(data, dict)
+        return data
+
+    def stacks(self, variant: str) -> list[str]:
+        return sorted(p.name for p in (self.root / variant / "stacks").iterdir())
+
+
+def synthesize(data: Json, outdir: Path) -> None:
+    from main import build_app
+    from platform_config import parse_config
+
+    app = build_app(parse_config(data), outdir=str(outdir))
+    app.synth()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    root = tmp_path_factory.mktemp("synth")
+    for name, make_data in VARIANTS.items():
+        synthesize(make_data(), root / name)
+    return Synthesized(root)
+
+
+def resources(stack: Json, kind: str) -> dict[str, Json]:
+    """All resources of one Terraform type in a synthesized stack, by name."""
+    found = stack.get("resource", {}).get(kind, {})
+    assert isinstance(found, dict)
+    return found
+
+
+def only(stack: Json, kind: str) -> Json:
+    """The single resource of a type; fails if there are none or several."""
+    found = resources(stack, kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+@pytest.fixture
+def snapshot_json(snapshot: Any) -> Any:
+    """syrupy snapshot stored as reviewable JSON (tests/__snapshots__/)."""
+    from syrupy.extensions.json import JSONSnapshotExtension
+
+    return snapshot.use_extension(JSONSnapshotExtension)

@@ -1,0 +1,265 @@
+"""Bad config gets a clear answer: the field path, what is wrong, what is allowed."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from platform_config import ConfigError, load_config, parse_config
+from tests.conftest import ROOT, Json, example_data
+
+Mutation = Callable[[Json], None]
+
+
+def _set(path: str, value: Any) -> Mutation:
+    """A mutation that sets a dotted path (list indexes as [n]) to value."""
+
+    def mutate(data: Json) -> None:
+        target: Any = data
+        parts = path.replace("[", ".").replace("]", "").split(".")
+        for part in parts[:-1]:
+            target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
+        last = parts[-1]
+        if last.isdigit():
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return mutate
+
+
+def _delete(key: str) -> Mutation:
+    return lambda data: data.pop(key)
+
+
+def _errors(mutation: Mutation) -> str:
+    data = copy.deepcopy(example_data())
+    mutation(data)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "bad.yaml")
+    return str(caught.value)
+
+
+# (case id, mutation, field path the message must name, words it must contain)
+BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
+    ("project id format", _set("project_id", "My_Project"), "project_id", "project id"),
+    ("project id too short", _set("project_id", "abc"), "project_id", "6-30 characters"),
+    ("region format", _set("region", "europe west4"), "region", "europe-west4"),
+    ("domain with scheme", _set("domain", "https://mlops.example.com"), "domain", "bare DNS name"),
+    ("domain with path", _set("domain", "mlops.example.com/app"), "domain", "bare DNS name"),
+    ("domain not a name", _set("domain", "localhost"), "domain", "DNS name"),
+    (
+        "subnet not a cidr",
+        _set("network.subnet_cidr", "10.10.0.0/33"),
+        "network.subnet_cidr",
+        "CIDR",
+    ),
+    ("cidr host bits", _set("network.pods_cidr", "10.16.0.1/14"), "network.pods_cidr", "CIDR"),
+    ("public cidr", _set("network.subnet_cidr", "8.8.0.0/20"), "network.subnet_cidr", "private"),
+    (
+        "pods overlap subnet",
+        _set("network.pods_cidr", "10.10.0.0/16"),
+        "network.pods_cidr",
+        "overlaps",
+    ),
+    (
+        "services overlap pods",
+        _set("network.services_cidr", "10.17.0.0/20"),
+        "network.services_cidr",
+        "overlaps",
+    ),
+    (
+        "duplicate pool names",
+        lambda data: data["cluster"]["node_pools"].append({"name": "general"}),
+        "cluster.node_pools",
+        "duplicate entries: general",
+    ),
+    (
+        "min above max",
+        _set("cluster.node_pools[0].min_nodes", 5),
+        "cluster.node_pools[0].min_nodes",
+        "min_nodes must be <= max_nodes",
+    ),
+    (
+        "nodes not a number",
+        _set("cluster.node_pools[0].max_nodes", "three"),
+        "cluster.node_pools[0].max_nodes",
+        "valid integer",
+    ),
+    (
+        "negative min",
+        _set("cluster.node_pools[0].min_nodes", -1),
+        "cluster.node_pools[0].min_nodes",
+        "greater than or equal to 0",
+    ),
+    (
+        "spot not a bool",
+        _set("cluster.node_pools[0].spot", "maybe"),
+        "cluster.node_pools[0].spot",
+        "valid boolean",
+    ),
+    (
+        "pool name",
+        _set("cluster.node_pools[0].name", "General_Pool"),
+        "cluster.node_pools[0].name",
+        "DNS label",
+    ),
+    ("no node pools", _set("cluster.node_pools", []), "cluster.node_pools", "at least 1"),
+    (
+        "access mode",
+        _set("cluster.control_plane_access", "public"),
+        "cluster.control_plane_access",
+        "'dns' or 'bastion'",
+    ),
+    (
+        "release channel",
+        _set("cluster.release_channel", "BETA"),
+        "cluster.release_channel",
+        "REGULAR",
+    ),
+    (
+        "member without prefix",
+        _set("access.iap_members", ["alice@example.com"]),
+        "access.iap_members[0]",
+        "user:",
+    ),
+    (
+        "member bad prefix",
+        _set("access.iap_members", ["team:ml@example.com"]),
+        "access.iap_members[0]",
+        "serviceAccount:",
+    ),
+    (
+        "member without email",
+        _set("access.iap_members", ["user:alice"]),
+        "access.iap_members[0]",
+        "email address",
+    ),
+    ("no iap members", _set("access.iap_members", []), "access.iap_members", "at least 1"),
+    (
+        "argocd admin not email",
+        _set("access.argocd_admins", ["group:x@example.com"]),
+        "access.argocd_admins[0]",
+        "email address",
+    ),
+    (
+        "bastion without members",
+        _set("cluster.control_plane_access", "bastion"),
+        "access.bastion_members",
+        "IAP tunnel",
+    ),
+    ("unknown top-level key", _set("regoin", "europe-west4"), "regoin", "unknown key"),
+    (
+        "unknown nested key",
+        _set("cluster.deletion_protecton", False),
+        "cluster.deletion_protecton",
+        "unknown key",
+    ),
+    ("missing project", _delete("project_id"), "project_id", "required"),
+    ("missing domain", _delete("domain"), "domain", "required"),
+    ("environment format", _set("environment", "Prod_1"), "environment", "lowercase"),
+    ("state bucket", _set("state_bucket", "UPPER"), "state_bucket", "bucket"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field", "words"),
+    [pytest.param(m, f, w, id=case) for case, m, f, w in BAD_CONFIGS],
+)
+def test_bad_config_names_the_field(mutation: Mutation, field: str, words: str) -> None:
+    message = _errors(mutation)
+    assert "bad.yaml" in message
+    assert f"  - {field}:" in message or f"  - {field}[" in message, message
+    assert words in message, message
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(ROOT / "config" / "example.yaml")
+    assert config.cluster.control_plane_access == "dns"
+    assert config.cluster.deletion_protection is True
+
+
+def test_secure_defaults_for_everything_optional() -> None:
+    minimal = {
+        key: example_data()[key]
+        for key in ("environment", "project_id", "region", "state_bucket", "domain")
+    }
+    minimal["access"] = {"iap_members": ["group:ml@example.com"]}
+    minimal["gitops"] = {"repo_url": "https://github.com/example/gitops.git"}
+    config = parse_config(minimal)
+    assert config.cluster.control_plane_access == "dns"
+    assert config.cluster.deletion_protection is True
+    assert config.cluster.release_channel == "REGULAR"
+    assert config.access.argocd_default_role == "none"
+    assert config.access.argocd_sign_in == "iap"
+    assert config.apps.mlflow.database.deletion_protection is True
+    assert all(not pool.spot for pool in config.cluster.node_pools)
+    assert config.gitops.needs_credentials is False
+
+
+def test_ssh_repo_needs_credentials() -> None:
+    config = load_config(ROOT / "config" / "example.yaml")
+    assert config.gitops.needs_credentials is True
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "platform.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_yaml_syntax_error_reports_file_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "environment: dev\nproject_id: [unclosed\nregion: europe-west4\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+    assert "YAML syntax error at line 3" in str(caught.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="the file is empty"):
+        load_config(_write(tmp_path, "# nothing but a comment\n"))
+
+
+def test_top_level_not_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(_write(tmp_path, "- a\n- b\n"))
+
+
+def test_bad_config_exits_fast_without_traceback_or_output(tmp_path: Path) -> None:
+    """The real entry point, as cdktf runs it: non-zero, clear, fast, nothing written."""
+    data = example_data()
+    data["cluster"]["node_pools"][0]["min_nodes"] = 9
+    bad = _write(tmp_path, yaml.safe_dump(data))
+    env = {**os.environ, "PLATFORM_CONFIG": str(bad)}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert "cluster.node_pools[0].min_nodes" in result.stderr
+    assert str(bad) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "cdktf.out").exists()
+    assert elapsed < 2.0, f"rejecting a bad config took {elapsed:.2f}s"
