@@ -21,12 +21,15 @@ def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
     venv_bin = os.path.dirname(sys.executable)
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+    os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
     from cdktf import App
 
+    from stacks.cluster import ClusterStack
     from stacks.network import NetworkStack
 
     app = App(outdir=outdir) if outdir else App()
-    NetworkStack(app, config=config)
+    network = NetworkStack(app, config=config)
+    ClusterStack(app, config=config, network=network)
     return app
 
 

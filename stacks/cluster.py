@@ -1,0 +1,199 @@
+"""cluster stack: private GKE, identities, secrets, IAP access, certificate, MLflow data."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from platform_config import PlatformConfig
+from platform_constructs.iap_web_access import IapWebAccess, IapWebAccessProps
+from platform_constructs.managed_certificate import ManagedCertificate, ManagedCertificateProps
+from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
+from platform_constructs.mlflow_storage import MlflowStorage, MlflowStorageProps
+from platform_constructs.private_gke_cluster import (
+    BastionSpec,
+    NodePoolSpec,
+    PrivateGkeCluster,
+    PrivateGkeClusterProps,
+)
+from platform_constructs.private_vpc import PODS_RANGE_NAME, SERVICES_RANGE_NAME
+from platform_constructs.service_identity import (
+    KubernetesServiceAccountRef,
+    ServiceIdentity,
+    ServiceIdentityProps,
+)
+from stacks.base import PlatformStack
+from stacks.network import NetworkStack
+
+#: Kubernetes service accounts that act as Google identities (Workload Identity).
+EXTERNAL_SECRETS_KSA = KubernetesServiceAccountRef(namespace="external-secrets", name="external-secrets")
+MLFLOW_KSA = KubernetesServiceAccountRef(namespace="mlflow", name="mlflow")
+
+#: Secret Manager secret ids (per environment) and the JSON each one holds.
+REPO_CREDENTIALS_SHAPES = {
+    "ssh": {"sshPrivateKey": "a read-only deploy key (PEM)"},
+    "https": {"username": "any non-empty user", "password": "a read-only access token"},
+}
+OIDC_CLIENT_SHAPE = {
+    "clientID": "<id>.apps.googleusercontent.com",
+    "clientSecret": "the OAuth client's secret",
+}
+
+
+class ClusterStack(PlatformStack):
+    def __init__(self, scope: Construct, *, config: PlatformConfig, network: NetworkStack) -> None:
+        super().__init__(scope, "cluster", config=config)
+
+        self.gke = PrivateGkeCluster(
+            self,
+            "gke",
+            props=PrivateGkeClusterProps(
+                name=config.name("gke"),
+                project_id=config.project_id,
+                location=config.region,
+                network_id=network.vpc.network.id,
+                subnet_id=network.vpc.subnet.id,
+                subnet_cidr=config.network.subnet_cidr,
+                pods_range_name=PODS_RANGE_NAME,
+                services_range_name=SERVICES_RANGE_NAME,
+                control_plane_access=config.cluster.control_plane_access,
+                release_channel=config.cluster.release_channel,
+                deletion_protection=config.cluster.deletion_protection,
+                labels={**config.labels, "environment": config.environment},
+                node_pools=[
+                    NodePoolSpec(
+                        name=pool.name,
+                        machine_type=pool.machine_type,
+                        min_nodes=pool.min_nodes,
+                        max_nodes=pool.max_nodes,
+                        spot=pool.spot,
+                        disk_size_gb=pool.disk_size_gb,
+                        gpu_type=pool.gpu.type if pool.gpu else None,
+                        gpu_count=pool.gpu.count if pool.gpu else 1,
+                    )
+                    for pool in config.cluster.node_pools
+                ],
+                bastion=BastionSpec(
+                    zone=config.bastion_zone,
+                    machine_type=config.cluster.bastion.machine_type,
+                    members=config.access.bastion_members,
+                )
+                if config.bastion_mode
+                else None,
+            ),
+        )
+
+        # External Secrets reads Secret Manager as this identity, and only the
+        # secrets below (per-secret IAM, no project-wide accessor role).
+        self.external_secrets_identity = ServiceIdentity(
+            self,
+            "external-secrets-identity",
+            props=ServiceIdentityProps(
+                project_id=config.project_id,
+                account_id=f"{config.environment}-external-secrets"[:30].rstrip("-"),
+                display_name="External Secrets Operator (Secret Manager reader)",
+                workload_identity_user=EXTERNAL_SECRETS_KSA,
+                depends_on=[self.gke.cluster],
+            ),
+        )
+        secret_readers = [self.external_secrets_identity.member]
+        self.secrets: dict[str, ManagedSecret] = {}
+        if config.gitops.needs_credentials:
+            kind = "https" if config.gitops.repo_url.startswith("https://") else "ssh"
+            self.secrets["repo-credentials"] = ManagedSecret(
+                self,
+                "argocd-repo-credentials",
+                props=ManagedSecretProps(
+                    secret_id=f"{config.environment}-argocd-repo-credentials",
+                    project_id=config.project_id,
+                    region=config.region,
+                    accessors=secret_readers,
+                    value_shape=REPO_CREDENTIALS_SHAPES[kind],
+                    description=f"Argo CD credentials for {config.gitops.repo_url}",
+                ),
+            )
+        if config.access.argocd_sign_in == "google_oidc":
+            self.secrets["oidc-client"] = ManagedSecret(
+                self,
+                "argocd-oidc-client",
+                props=ManagedSecretProps(
+                    secret_id=f"{config.environment}-argocd-oidc-client",
+                    project_id=config.project_id,
+                    region=config.region,
+                    accessors=secret_readers,
+                    value_shape=OIDC_CLIENT_SHAPE,
+                    description=(
+                        f"Google OAuth client for Argo CD; redirect URI "
+                        f"https://{config.argocd_host}/api/dex/callback"
+                    ),
+                ),
+            )
+
+        IapWebAccess(
+            self,
+            "iap-access",
+            props=IapWebAccessProps(project_id=config.project_id, members=config.access.iap_members),
+        )
+        self.certificate = ManagedCertificate(
+            self,
+            "certificate",
+            props=ManagedCertificateProps(
+                name_prefix=config.name("cert"), domains=config.certificate_domains
+            ),
+        )
+
+        self.mlflow = (
+            MlflowStorage(
+                self,
+                "mlflow",
+                props=MlflowStorageProps(
+                    name=f"{config.environment}-mlflow",
+                    project_id=config.project_id,
+                    region=config.region,
+                    private_network_id=network.private_services.connection.network,
+                    kubernetes_service_account=MLFLOW_KSA,
+                    tier=config.apps.mlflow.database.tier,
+                    high_availability=config.apps.mlflow.database.high_availability,
+                    disk_size_gb=config.apps.mlflow.database.disk_size_gb,
+                    deletion_protection=config.apps.mlflow.database.deletion_protection,
+                    noncurrent_artifact_retention_days=config.apps.mlflow.artifact_retention_days,
+                    depends_on=[self.gke.cluster],
+                ),
+            )
+            if config.apps.mlflow.enabled and network.private_services is not None
+            else None
+        )
+
+        self._outputs(config)
+
+    def _outputs(self, config: PlatformConfig) -> None:
+        gke = self.gke
+        TerraformOutput(self, "cluster_name", value=gke.cluster.name)
+        TerraformOutput(self, "cluster_location", value=gke.cluster.location)
+        TerraformOutput(
+            self, "cluster_endpoint", value=gke.endpoint,
+            description="DNS-based endpoint (dns mode) or private IP (bastion mode).",
+        )
+        TerraformOutput(self, "get_credentials_command", value=gke.get_credentials_command)
+        if gke.bastion is not None:
+            TerraformOutput(
+                self, "tunnel_command", value=gke.bastion.tunnel_command,
+                description=f"Opens the IAP tunnel; then export HTTPS_PROXY={gke.bastion.proxy_url}",
+            )
+        TerraformOutput(self, "certificate_name", value=self.certificate.name)
+        TerraformOutput(
+            self, "secrets_to_fill",
+            value={name: secret.fill_command for name, secret in sorted(self.secrets.items())},
+            description="Add each secret's value (never through Terraform) before Argo CD syncs.",
+        )
+        steps = []
+        if self.secrets:
+            steps.append("fill the secrets listed in secrets_to_fill")
+        if self.mlflow is not None:
+            steps.append(
+                "grant MLflow's database user its schema once (README: 'MLflow database grant')"
+            )
+        if gke.bastion is not None:
+            steps.append("open the IAP tunnel with tunnel_command (keep it open)")
+        steps.append("`make deploy` continues with the bootstrap stack")
+        self.next_step("Cluster ready. Next: " + "; then ".join(steps) + ".")
