@@ -69,5 +69,29 @@ test: lint typecheck unit ## Lint, type-check, then all tests (snapshots, proper
 schema: $(VENV)/.synced ## Regenerate config/schema.json from the config model
 	$(VENV)/bin/python -m platform_config.schema > config/schema.json
 
+# ---------------------------------------------------------------- operate
+# Values read from the config, so the commands match what was synthesized.
+CONFIG_VALUE = $(VENV)/bin/python -c "from platform_config import load_config as l; print(l().$(1))"
+
+state-bucket: $(VENV)/.synced ## Create the versioned, private GCS bucket for Terraform state (gcloud)
+	@project=$$($(call CONFIG_VALUE,project_id)); bucket=$$($(call CONFIG_VALUE,state_bucket)); \
+	region=$$($(call CONFIG_VALUE,region)); \
+	if gcloud storage buckets describe "gs://$$bucket" --project "$$project" >/dev/null 2>&1; then \
+	  echo "gs://$$bucket exists"; \
+	else \
+	  gcloud storage buckets create "gs://$$bucket" --project "$$project" --location "$$region" \
+	    --uniform-bucket-level-access --public-access-prevention; \
+	fi; \
+	gcloud storage buckets update "gs://$$bucket" --versioning
+
+deploy: synth ## cdktf deploy network, cluster, bootstrap (asks before each change)
+	cdktf deploy $(STACKS) $(DEPLOY_FLAGS)
+
+destroy: synth ## cdktf destroy in reverse order (asks first)
+	cdktf destroy $(STACKS) $(DEPLOY_FLAGS)
+
+bench: deps ## Benchmark: synth vs import floor, test vs synth, peak RSS, bad-config time
+	$(VENV)/bin/python bench/run.py
+
 clean: ## Remove build output (keeps the installed toolchain)
 	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache

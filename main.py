@@ -24,12 +24,14 @@ def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
     os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
     from cdktf import App
 
+    from stacks.bootstrap import BootstrapStack
     from stacks.cluster import ClusterStack
     from stacks.network import NetworkStack
 
     app = App(outdir=outdir) if outdir else App()
     network = NetworkStack(app, config=config)
-    ClusterStack(app, config=config, network=network)
+    cluster = ClusterStack(app, config=config, network=network)
+    BootstrapStack(app, config=config, network=network, cluster=cluster)
     return app
 
 

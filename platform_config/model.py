@@ -35,7 +35,7 @@ MAX_CERTIFICATE_DOMAINS = 100
 class StrictModel(BaseModel):
     """Base for every config section: unknown keys rejected, values frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _pattern(regex: str, allowed: str) -> AfterValidator:
@@ -399,7 +399,7 @@ class MlflowConfig(AppConfig):
 class AppsConfig(StrictModel):
     """Built-in apps plus any number of extra chart apps keyed by name."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
     __pydantic_extra__: dict[str, AppConfig]
 
     jupyterhub: JupyterHubConfig = JupyterHubConfig(enabled=True)

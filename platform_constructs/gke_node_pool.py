@@ -51,7 +51,8 @@ class GkeNodePool(Construct):
         super().__init__(scope, id_)
         if props.min_nodes > props.max_nodes:
             raise ValueError(
-                f"GkeNodePool {props.name}: min_nodes {props.min_nodes} > max_nodes {props.max_nodes}"
+                f"GkeNodePool {props.name}: min_nodes {props.min_nodes} > "
+                f"max_nodes {props.max_nodes}"
             )
         if props.min_nodes < 0 or props.max_nodes < 1:
             raise ValueError(f"GkeNodePool {props.name}: need min_nodes >= 0 and max_nodes >= 1")

@@ -22,7 +22,6 @@ from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccoun
 from constructs import Construct
 
 from platform_constructs.naming import slug
-
 from platform_constructs.service_identity import ServiceIdentity, ServiceIdentityProps
 
 #: Source range of IAP TCP forwarding (Google-documented, fixed).
@@ -87,10 +86,14 @@ class IapBastion(Construct):
             name=props.name,
             zone=props.zone,
             machine_type=props.machine_type,
-            boot_disk={"initialize_params": {"image": props.image, "size": 10, "type": "pd-balanced"}},
+            boot_disk={
+                "initialize_params": {"image": props.image, "size": 10, "type": "pd-balanced"}
+            },
             # No access_config: no external IP. Egress goes through Cloud NAT.
             network_interface=[
-                ComputeInstanceNetworkInterface(network=props.network_id, subnetwork=props.subnet_id)
+                ComputeInstanceNetworkInterface(
+                    network=props.network_id, subnetwork=props.subnet_id
+                )
             ],
             shielded_instance_config={
                 "enable_secure_boot": True,
@@ -116,17 +119,28 @@ class IapBastion(Construct):
         for member in sorted(set(props.members)):
             member_id = slug(member)
             IapTunnelInstanceIamMember(
-                self, f"tunnel-{member_id}", instance=self.instance.name, zone=props.zone,
-                role="roles/iap.tunnelResourceAccessor", member=member,
+                self,
+                f"tunnel-{member_id}",
+                instance=self.instance.name,
+                zone=props.zone,
+                role="roles/iap.tunnelResourceAccessor",
+                member=member,
             )
             # OS Login on this VM only, and acting as its service account.
             ComputeInstanceIamMember(
-                self, f"os-login-{member_id}", instance_name=self.instance.name, zone=props.zone,
-                role="roles/compute.osLogin", member=member,
+                self,
+                f"os-login-{member_id}",
+                instance_name=self.instance.name,
+                zone=props.zone,
+                role="roles/compute.osLogin",
+                member=member,
             )
             ServiceAccountIamMember(
-                self, f"sa-user-{member_id}", service_account_id=self.identity.account.name,
-                role="roles/iam.serviceAccountUser", member=member,
+                self,
+                f"sa-user-{member_id}",
+                service_account_id=self.identity.account.name,
+                role="roles/iam.serviceAccountUser",
+                member=member,
             )
         self.tunnel_command = (
             f"gcloud compute ssh {props.name} --tunnel-through-iap --project {props.project_id} "

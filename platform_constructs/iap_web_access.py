@@ -33,7 +33,11 @@ class IapWebAccess(Construct):
         members = sorted(set(props.members))
         if not members:
             raise ValueError("IapWebAccess: no members; nobody could reach the platform")
-        bad = [m for m in members if m.split(":", 1)[0] not in {"user", "group", "domain", "serviceAccount"}]
+        bad = [
+            m
+            for m in members
+            if m.split(":", 1)[0] not in {"user", "group", "domain", "serviceAccount"}
+        ]
         if bad:
             raise ValueError(f"IapWebAccess: not IAM members: {', '.join(bad)}")
         self.grants = [

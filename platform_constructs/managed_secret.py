@@ -54,7 +54,9 @@ class ManagedSecret(Construct):
             secret_id=props.secret_id,
             replication={
                 "user_managed": {
-                    "replicas": [SecretManagerSecretReplicationUserManagedReplicas(location=props.region)]
+                    "replicas": [
+                        SecretManagerSecretReplicationUserManagedReplicas(location=props.region)
+                    ]
                 }
             },
             annotations={"description": props.description},

@@ -91,10 +91,11 @@ class MlflowStorage(Construct):
             ),
         )
 
+        self.bucket_name = f"{props.project_id}-{props.name}-artifacts"
         self.bucket = StorageBucket(
             self,
             "artifacts",
-            name=f"{props.project_id}-{props.name}-artifacts",
+            name=self.bucket_name,
             location=props.region,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
@@ -103,7 +104,9 @@ class MlflowStorage(Construct):
             lifecycle_rule=[
                 StorageBucketLifecycleRule(
                     action={"type": "Delete"},
-                    condition={"days_since_noncurrent_time": props.noncurrent_artifact_retention_days},
+                    condition={
+                        "days_since_noncurrent_time": props.noncurrent_artifact_retention_days
+                    },
                 )
             ]
             if props.noncurrent_artifact_retention_days
@@ -164,8 +167,7 @@ class MlflowStorage(Construct):
             type="CLOUD_IAM_SERVICE_ACCOUNT",
             depends_on=[self.identity.account],
         )
-        self.instance_connection_name = self.instance.connection_name
+        self.instance_connection_name = f"{props.project_id}:{props.region}:{props.name}"
         # PostgreSQL 15+ gives PUBLIC no CREATE on schema public, and Cloud SQL
         # gives IAM users no privileges: one grant, run once by an admin.
         self.grant_sql = f'GRANT ALL ON SCHEMA public TO "{self.database_user_name}";'
-

@@ -217,9 +217,7 @@ class PrivateGkeCluster(Construct):
             f"gcloud container clusters get-credentials {props.name} --location {props.location} "
             f"--project {props.project_id} {endpoint_flag}"
         )
-        self.dns_endpoint = (
-            self.cluster.control_plane_endpoints_config.dns_endpoint_config.endpoint
-        )
+        self.dns_endpoint = self.cluster.control_plane_endpoints_config.dns_endpoint_config.endpoint
         self.private_endpoint = self.cluster.private_cluster_config.private_endpoint
         #: What kubectl/Terraform talk to: the DNS name, or the private IP.
         self.endpoint = self.dns_endpoint if dns_mode else self.private_endpoint

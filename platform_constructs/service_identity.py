@@ -60,6 +60,9 @@ class ServiceIdentity(Construct):
         )
         self.account_id = props.account_id
         self.email = self.account.email
+        #: The same email as a plain string, for places that must read it at
+        #: synth time (Helm values checked by the tests, annotations).
+        self.email_address = f"{props.account_id}@{props.project_id}.iam.gserviceaccount.com"
         self.member = f"serviceAccount:{self.account.email}"
         for role in sorted(set(props.project_roles)):
             ProjectIamMember(

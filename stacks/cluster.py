@@ -26,7 +26,9 @@ from stacks.base import PlatformStack
 from stacks.network import NetworkStack
 
 #: Kubernetes service accounts that act as Google identities (Workload Identity).
-EXTERNAL_SECRETS_KSA = KubernetesServiceAccountRef(namespace="external-secrets", name="external-secrets")
+EXTERNAL_SECRETS_KSA = KubernetesServiceAccountRef(
+    namespace="external-secrets", name="external-secrets"
+)
 MLFLOW_KSA = KubernetesServiceAccountRef(namespace="mlflow", name="mlflow")
 
 #: Secret Manager secret ids (per environment) and the JSON each one holds.
@@ -132,7 +134,9 @@ class ClusterStack(PlatformStack):
         IapWebAccess(
             self,
             "iap-access",
-            props=IapWebAccessProps(project_id=config.project_id, members=config.access.iap_members),
+            props=IapWebAccessProps(
+                project_id=config.project_id, members=config.access.iap_members
+            ),
         )
         self.certificate = ManagedCertificate(
             self,
@@ -171,18 +175,23 @@ class ClusterStack(PlatformStack):
         TerraformOutput(self, "cluster_name", value=gke.cluster.name)
         TerraformOutput(self, "cluster_location", value=gke.cluster.location)
         TerraformOutput(
-            self, "cluster_endpoint", value=gke.endpoint,
+            self,
+            "cluster_endpoint",
+            value=gke.endpoint,
             description="DNS-based endpoint (dns mode) or private IP (bastion mode).",
         )
         TerraformOutput(self, "get_credentials_command", value=gke.get_credentials_command)
         if gke.bastion is not None:
             TerraformOutput(
-                self, "tunnel_command", value=gke.bastion.tunnel_command,
-                description=f"Opens the IAP tunnel; then export HTTPS_PROXY={gke.bastion.proxy_url}",
+                self,
+                "tunnel_command",
+                value=gke.bastion.tunnel_command,
+                description=f"Opens the IAP tunnel; then HTTPS_PROXY={gke.bastion.proxy_url}",
             )
         TerraformOutput(self, "certificate_name", value=self.certificate.name)
         TerraformOutput(
-            self, "secrets_to_fill",
+            self,
+            "secrets_to_fill",
             value={name: secret.fill_command for name, secret in sorted(self.secrets.items())},
             description="Add each secret's value (never through Terraform) before Argo CD syncs.",
         )

@@ -1,0 +1,339 @@
+"""Computed Helm values of the apps Argo CD runs: JupyterHub and MLflow.
+
+Pure Python (no cdktf import). Each function returns the FULL values of its
+chart: the static helm-values/<chart>.yaml with the computed part merged over
+it. Both results pass `chart_values_problems` for their chart (tested).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from platform_constructs.helm_values import deep_merge, load_values
+
+#: Cloud SQL Auth Proxy v2, pinned to an exact release (never a moving tag:
+#: a new proxy must arrive as a reviewed diff).
+CLOUD_SQL_PROXY_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.26.0"
+#: Port the proxy listens on, on the pod's loopback interface only.
+CLOUD_SQL_PROXY_PORT = 5432
+#: The distroless image's "nonroot" user.
+NONROOT_UID = 65532
+
+#: hub.extraConfig key of the authenticator snippet (the chart runs the
+#: snippets last, sorted by key).
+AUTHENTICATOR_CONFIG_KEY = "iap-header-authenticator"
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_PRINCIPAL = re.compile(r"^[A-Za-z0-9.-]+/ns/[a-z0-9-]+/sa/[a-z0-9.-]+$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+_CONNECTION_NAME = re.compile(r"^[a-z0-9:.-]+:[a-z0-9-]+:[a-z0-9-]+$")
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_GSA_SUFFIX = ".gserviceaccount.com"
+
+
+# --- JupyterHub ----------------------------------------------------------------
+
+
+def jupyterhub_values(
+    *,
+    admin_users: Sequence[str],
+    storage_size: str,
+    cull_idle_minutes: int,
+    gpu: tuple[str, int] | None,
+    identity_header: str,
+    gateway_principal: str,
+) -> dict[str, Any]:
+    """Full zero-to-jupyterhub 4.4.0 values.
+
+    - admin_users: emails of JupyterHub admins (as IAP reports them).
+    - storage_size: per-user home volume, a Kubernetes quantity ("10Gi").
+    - cull_idle_minutes: stop a server after this long without activity.
+    - gpu: (accelerator type, GPUs per server), e.g. ("nvidia-tesla-t4", 1),
+      adds a GPU profile next to the default CPU one; None: CPU only.
+    - identity_header: header the Istio gateway fills with the verified IAP
+      email (e.g. "x-iap-user-email"), overwriting anything the client sent.
+    - gateway_principal: the gateway's mesh identity,
+      "cluster.local/ns/<namespace>/sa/<service account>".
+    """
+    admins = sorted({_checked_email(user) for user in admin_users})
+    if not _QUANTITY.match(storage_size):
+        raise ValueError(
+            f"storage_size must be a Kubernetes quantity like 10Gi, got {storage_size!r}"
+        )
+    if isinstance(cull_idle_minutes, bool) or cull_idle_minutes <= 0:
+        raise ValueError(f"cull_idle_minutes must be a positive integer, got {cull_idle_minutes!r}")
+    if not _HEADER_NAME.match(identity_header):
+        raise ValueError(f"identity_header must be an HTTP header name, got {identity_header!r}")
+    principal = gateway_principal.removeprefix("spiffe://")
+    if not _PRINCIPAL.match(principal):
+        raise ValueError(
+            "gateway_principal must look like cluster.local/ns/<namespace>/sa/<service-account>, "
+            f"got {gateway_principal!r}"
+        )
+
+    computed: dict[str, Any] = {
+        "hub": {
+            "config": {
+                # allow_all: IAP already decides who reaches the hub (JupyterHub
+                # 5 admits nobody unless an allow rule is set). auto_login: no
+                # "Sign in" button page; /hub/login signs in from the header.
+                "Authenticator": {
+                    "admin_users": admins,
+                    "allow_all": True,
+                    "auto_login": True,
+                },
+            },
+            "extraConfig": {
+                AUTHENTICATOR_CONFIG_KEY: authenticator_config(
+                    identity_header=identity_header, gateway_principal=principal
+                ),
+            },
+        },
+        "singleuser": {
+            "storage": {"type": "dynamic", "capacity": storage_size},
+            "profileList": _profiles(gpu),
+        },
+        "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
+    }
+    return deep_merge(load_values("jupyterhub.yaml"), computed)
+
+
+def authenticator_config(*, identity_header: str, gateway_principal: str) -> str:
+    """Python for hub.extraConfig: sign users in from the gateway's identity header.
+
+    JupyterHub 5 Authenticator API: `get_handlers` replaces /hub/login with a
+    handler that calls `BaseHandler.login_user()`; that runs
+    `Authenticator.get_authenticated_user` -> our `authenticate` (then
+    normalization, allow_all / admin_users checks) -> `auth_to_user` ->
+    `set_login_cookie`.
+
+    Defence in depth on top of the mesh's AuthorizationPolicy: the header is
+    only believed when the request crossed the gateway, i.e. the proxy pod's
+    Istio sidecar recorded the gateway's SPIFFE identity in
+    X-Forwarded-Client-Cert (Istio sidecars append the peer's URI there and
+    the gateway strips client-sent values).
+    """
+    spiffe_uri = "spiffe://" + gateway_principal.removeprefix("spiffe://")
+    return f'''\
+# Generated by platform_constructs/app_values.py: sign-in from the IAP email
+# that the Istio gateway verified and wrote into a request header.
+from jupyterhub.auth import Authenticator
+from jupyterhub.handlers import BaseHandler
+from tornado import web
+
+IDENTITY_HEADER = {identity_header!r}
+GATEWAY_SPIFFE_URI = {spiffe_uri!r}
+
+
+def _forwarded_peer_uris(xfcc):
+    """URI= fields of an X-Forwarded-Client-Cert header (one element per hop)."""
+    uris = []
+    for element in xfcc.split(","):
+        for field in element.split(";"):
+            key, _, value = field.strip().partition("=")
+            if key.lower() == "uri":
+                uris.append(value.strip('"'))
+    return uris
+
+
+class IapHeaderLoginHandler(BaseHandler):
+    """/hub/login: sign in as the user named by the gateway's identity header."""
+
+    async def get(self):
+        if not self.request.headers.get(IDENTITY_HEADER, "").strip():
+            raise web.HTTPError(401, f"missing {{IDENTITY_HEADER}} header")
+        user = await self.login_user()
+        if user is None:
+            raise web.HTTPError(403, "identity header not accepted")
+        self.redirect(self.get_next_url(user))
+
+
+class IapHeaderAuthenticator(Authenticator):
+    """Trusts IDENTITY_HEADER on requests that came through the Istio gateway."""
+
+    def get_handlers(self, app):
+        return [("/login", IapHeaderLoginHandler)]
+
+    async def authenticate(self, handler, data=None):
+        headers = handler.request.headers
+        if GATEWAY_SPIFFE_URI not in _forwarded_peer_uris(
+            headers.get("X-Forwarded-Client-Cert", "")
+        ):
+            self.log.warning("%s ignored: not received through the gateway", IDENTITY_HEADER)
+            return None
+        email = headers.get(IDENTITY_HEADER, "").strip()
+        # IAP's own header has the form "accounts.google.com:<email>".
+        email = email.rpartition(":")[2]
+        if "@" not in email:
+            self.log.warning("%s ignored: %r is not an email address", IDENTITY_HEADER, email)
+            return None
+        return {{"name": email.lower()}}
+
+
+c.JupyterHub.authenticator_class = IapHeaderAuthenticator
+'''
+
+
+def _profiles(gpu: tuple[str, int] | None) -> list[dict[str, Any]]:
+    profiles: list[dict[str, Any]] = [
+        {
+            "display_name": "CPU",
+            "slug": "cpu",
+            "description": "JupyterLab with the default CPU and memory.",
+            "default": True,
+        }
+    ]
+    if gpu is not None:
+        accelerator, count = gpu
+        if not accelerator or not _K8S_NAME.match(accelerator):
+            raise ValueError(f"gpu type must be a GKE accelerator name, got {accelerator!r}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"gpu count must be a positive integer, got {count!r}")
+        profiles.append(
+            {
+                "display_name": f"GPU ({count} x {accelerator})",
+                "slug": "gpu",
+                "description": f"JupyterLab on a node with {count} {accelerator} GPU(s).",
+                "kubespawner_override": {
+                    "extra_resource_limits": {"nvidia.com/gpu": str(count)},
+                    # GKE labels GPU nodes with their accelerator type ...
+                    "node_selector": {"cloud.google.com/gke-accelerator": accelerator},
+                    # ... and taints them so that only GPU workloads land there.
+                    # (This list replaces the chart's user-pod tolerations for
+                    # this profile; GPU nodes carry no other taint.)
+                    "tolerations": [
+                        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+                    ],
+                },
+            }
+        )
+    return profiles
+
+
+def _checked_email(value: str) -> str:
+    email = value.strip().lower()
+    local, at, domain = email.partition("@")
+    if not (local and at and "." in domain) or any(ch.isspace() for ch in email):
+        raise ValueError(f"admin user must be an email address, got {value!r}")
+    return email
+
+
+# --- MLflow ----------------------------------------------------------------------
+
+
+def mlflow_values(
+    *,
+    service_account_name: str,
+    gcp_service_account: str,
+    artifact_bucket: str,
+    sql_instance_connection_name: str,
+    database: str,
+    database_user: str,
+    public_host: str | None = None,
+) -> dict[str, Any]:
+    """Full community-charts/mlflow 1.11.5 values.
+
+    - service_account_name: Kubernetes service account the chart creates.
+    - gcp_service_account: Google service account email it impersonates
+      through Workload Identity (bucket and Cloud SQL access).
+    - artifact_bucket: GCS bucket name for artifacts (no gs://).
+    - sql_instance_connection_name: "<project>:<region>:<instance>".
+    - database: PostgreSQL database name.
+    - database_user: IAM database user: the Google service account email
+      without ".gserviceaccount.com".
+    - public_host: the browser-facing host (mlflow.<domain>). MLflow 3.x
+      rejects other Host headers and cross-origin POSTs, so without it only
+      in-cluster clients (mlflow.<namespace>.svc...) can use the server.
+
+    Backend store: the chart's backendStore.postgres.* insists on a password
+    (its Secret template `required`s one), and its other DB options are
+    mysql/mssql. So postgres stays disabled and the URI goes in as
+    extraArgs.backendStoreUri: the chart renders every extraArgs entry as
+    `--<kebab-case key>=<value>` after its own `--backend-store-uri=sqlite...`
+    and click (MLflow's CLI) keeps the last value of a repeated option. The URI
+    carries no password: the Cloud SQL Auth Proxy sidecar logs in with the
+    pod's IAM identity (--auto-iam-authn).
+    """
+    if not _K8S_NAME.match(service_account_name):
+        raise ValueError(f"service_account_name is not a Kubernetes name: {service_account_name!r}")
+    if not gcp_service_account.endswith(_GSA_SUFFIX) or "@" not in gcp_service_account:
+        raise ValueError(
+            f"gcp_service_account must be a service account email, got {gcp_service_account!r}"
+        )
+    if not _BUCKET.match(artifact_bucket):
+        raise ValueError(
+            f"artifact_bucket must be a bucket name (no gs://), got {artifact_bucket!r}"
+        )
+    if not _CONNECTION_NAME.match(sql_instance_connection_name):
+        raise ValueError(
+            "sql_instance_connection_name must be <project>:<region>:<instance>, "
+            f"got {sql_instance_connection_name!r}"
+        )
+    if not database or "/" in database or "?" in database:
+        raise ValueError(f"database must be a plain database name, got {database!r}")
+    if database_user.endswith(_GSA_SUFFIX) or not database_user:
+        raise ValueError(
+            "database_user is the IAM database user: the service account email without "
+            f"{_GSA_SUFFIX!r}, got {database_user!r}"
+        )
+
+    static = load_values("mlflow.yaml")
+    # user@ in a URL: the "@" of the IAM user name must be percent-encoded.
+    backend_store_uri = (
+        f"postgresql://{quote(database_user, safe='')}@127.0.0.1:{CLOUD_SQL_PROXY_PORT}/"
+        f"{quote(database, safe='')}"
+    )
+    computed: dict[str, Any] = {
+        "serviceAccount": {
+            "create": True,
+            "name": service_account_name,
+            "annotations": {"iam.gke.io/gcp-service-account": gcp_service_account},
+        },
+        "artifactRoot": {"gcs": {"enabled": True, "bucket": artifact_bucket, "path": ""}},
+        "extraArgs": {"backendStoreUri": backend_store_uri},
+        # The chart appends initContainers after its own (none here). With
+        # restartPolicy Always it is a native sidecar: started before MLflow,
+        # kept running, stopped after it.
+        "initContainers": [_cloud_sql_proxy(sql_instance_connection_name)],
+    }
+    if public_host is not None:
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", public_host):
+            raise ValueError(f"public_host must be a host name, got {public_host!r}")
+        computed["serverAllowedHosts"] = [*static.get("serverAllowedHosts", []), public_host]
+        computed["corsAllowedOrigins"] = [f"https://{public_host}"]
+    return deep_merge(static, computed)
+
+
+def _cloud_sql_proxy(connection_name: str) -> dict[str, Any]:
+    return {
+        "name": "cloud-sql-proxy",
+        "image": CLOUD_SQL_PROXY_IMAGE,
+        "restartPolicy": "Always",
+        "args": [
+            # Log in as the pod's Google service account (IAM database auth).
+            "--auto-iam-authn",
+            # The instance has no public IP; reach it over the VPC.
+            "--private-ip",
+            # JSON logs for Cloud Logging.
+            "--structured-logs",
+            f"--port={CLOUD_SQL_PROXY_PORT}",
+            connection_name,
+        ],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": NONROOT_UID,
+            "runAsGroup": NONROOT_UID,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": {
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"memory": "256Mi"},
+        },
+    }

@@ -1,0 +1,112 @@
+"""ArgoApp: one Argo CD Application, installed through the argocd-apps chart.
+
+The Application CRD comes with the argo-cd release, so each Application is a
+release of its own (argocd-apps) that depends on it, never extraObjects of
+argo-cd itself (Helm refuses a CR next to its templated CRD on day one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_helm.provider import HelmProvider
+from constructs import Construct
+
+from platform_constructs.chart_versions import ARGOCD_APPS
+from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
+
+SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HelmChartSource:
+    repo_url: str
+    chart: str
+    version: str
+    """Exact version: a range would let the app change without a review."""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitPathSource:
+    repo_url: str
+    revision: str
+    path: str
+    recurse: bool = True
+    """Read the directory tree (the app-of-apps pattern)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArgoAppProps:
+    name: str
+    destination_namespace: str
+    source: HelmChartSource | GitPathSource
+    argocd_namespace: str
+    provider: HelmProvider
+    depends_on: Sequence[ITerraformDependable]
+    """The argo-cd release (CRD), plus e.g. the repository secret."""
+    project: str = "default"
+
+
+class ArgoApp(Construct):
+    def __init__(self, scope: Construct, id_: str, *, props: ArgoAppProps) -> None:
+        super().__init__(scope, id_)
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?", props.name):
+            raise ValueError(f"ArgoApp: invalid application name {props.name!r}")
+        source = props.source
+        if isinstance(source, HelmChartSource):
+            if not SEMVER.fullmatch(source.version):
+                raise ValueError(
+                    f"ArgoApp {props.name}: chart version {source.version!r} is not pinned (x.y.z)"
+                )
+            source_spec: dict[str, Any] = {
+                "repoURL": source.repo_url,
+                "chart": source.chart,
+                "targetRevision": source.version,
+                "helm": {"valuesObject": dict(source.values)},
+            }
+        else:
+            if not source.revision or source.path.startswith("/"):
+                raise ValueError(f"ArgoApp {props.name}: need a revision and a relative path")
+            source_spec = {
+                "repoURL": source.repo_url,
+                "targetRevision": source.revision,
+                "path": source.path,
+                "directory": {"recurse": source.recurse},
+            }
+        self.application: dict[str, Any] = {
+            "namespace": props.argocd_namespace,
+            "project": props.project,
+            # Deleting the Application deletes what it deployed.
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+            "source": source_spec,
+            "destination": {
+                "server": "https://kubernetes.default.svc",
+                "namespace": props.destination_namespace,
+            },
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+                "retry": {
+                    "limit": 10,
+                    "backoff": {"duration": "30s", "factor": 2, "maxDuration": "10m"},
+                },
+            },
+        }
+        self.release = HelmChartRelease(
+            self,
+            "application",
+            props=HelmChartReleaseProps(
+                chart=ARGOCD_APPS,
+                release_name=f"app-{props.name}",
+                namespace=props.argocd_namespace,
+                provider=props.provider,
+                computed_values={"applications": {props.name: self.application}},
+                depends_on=props.depends_on,
+                timeout_seconds=300,
+            ),
+        ).release

@@ -1,0 +1,164 @@
+"""IapIngress: the platform's only door, a Google load balancer behind IAP.
+
+GKE Ingress (class gce) on the global static IP with the Google-managed
+certificate, HTTP redirected to HTTPS (FrontendConfig), IAP on with Google's
+managed OAuth client (BackendConfig without oauthclientCredentials), in
+front of the Istio ingress gateway (NEG). Inside the mesh the gateway checks
+the IAP JWT again, so traffic that bypasses the load balancer gets nothing,
+and hands the verified email to apps in a header.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_helm.provider import HelmProvider
+from cdktf_cdktf_provider_kubernetes.ingress_v1 import IngressV1
+from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
+from constructs import Construct
+
+from platform_constructs import mesh_manifests as mesh
+from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
+from platform_constructs.naming import slug
+
+BACKEND_CONFIG_NAME = "iap-gateway"
+FRONTEND_CONFIG_NAME = "https-redirect"
+GATEWAY_NAME = "platform"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteTarget:
+    """Where a host's traffic goes inside the cluster."""
+
+    service: str
+    namespace: str
+    port: int
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.service}.{self.namespace}.svc.cluster.local"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IapIngressProps:
+    namespace: str
+    """The Istio ingress gateway's namespace."""
+    gateway_service: str
+    gateway_selector: Mapping[str, str]
+    routes: Mapping[str, RouteTarget]
+    """Fully qualified host -> in-cluster target."""
+    static_ip_name: str
+    certificate_name: str
+    project_number: str
+    helm_provider: HelmProvider
+    kubernetes_provider: KubernetesProvider
+    depends_on: Sequence[ITerraformDependable]
+    """istiod (Istio CRDs and validation webhook) and the gateway release."""
+
+
+def gateway_service_annotations() -> dict[str, str]:
+    """For the gateway chart's Service: a NEG for the LB, our BackendConfig."""
+    return {
+        "cloud.google.com/neg": json.dumps({"ingress": True}),
+        "cloud.google.com/backend-config": json.dumps({"default": BACKEND_CONFIG_NAME}),
+    }
+
+
+class IapIngress(Construct):
+    def __init__(self, scope: Construct, id_: str, *, props: IapIngressProps) -> None:
+        super().__init__(scope, id_)
+        if not props.routes:
+            raise ValueError("IapIngress: no routes")
+        if any("*" in host or "/" in host for host in props.routes):
+            raise ValueError("IapIngress: routes take exact host names")
+        ns = props.namespace
+        hosts = sorted(props.routes)
+        self.manifests: list[mesh.Manifest] = [
+            {
+                "apiVersion": "cloud.google.com/v1",
+                "kind": "BackendConfig",
+                "metadata": {"name": BACKEND_CONFIG_NAME, "namespace": ns},
+                "spec": {
+                    # No oauthclientCredentials: IAP uses Google's managed
+                    # OAuth client (the IAP OAuth Admin API is shut down).
+                    "iap": {"enabled": True},
+                    "healthCheck": {
+                        "type": "HTTP",
+                        "port": mesh.HEALTH_CHECK_PORT,
+                        "requestPath": mesh.HEALTH_CHECK_PATH,
+                        "checkIntervalSec": 10,
+                        "timeoutSec": 5,
+                    },
+                    "logging": {"enable": True, "sampleRate": 1.0},
+                },
+            },
+            {
+                "apiVersion": "networking.gke.io/v1beta1",
+                "kind": "FrontendConfig",
+                "metadata": {"name": FRONTEND_CONFIG_NAME, "namespace": ns},
+                "spec": {
+                    "redirectToHttps": {
+                        "enabled": True,
+                        "responseCodeName": "MOVED_PERMANENTLY_DEFAULT",
+                    }
+                },
+            },
+            mesh.gateway(
+                name=GATEWAY_NAME, namespace=ns, selector=props.gateway_selector, hosts=hosts
+            ),
+            mesh.iap_request_authentication(
+                name="iap-jwt", namespace=ns, selector=props.gateway_selector
+            ),
+            mesh.require_iap(
+                name="require-iap",
+                namespace=ns,
+                selector=props.gateway_selector,
+                project_number=props.project_number,
+            ),
+            *[
+                mesh.virtual_service(
+                    name=slug(host),
+                    namespace=ns,
+                    gateway_ref=f"{ns}/{GATEWAY_NAME}",
+                    host=host,
+                    destination=props.routes[host].fqdn,
+                    port=props.routes[host].port,
+                )
+                for host in hosts
+            ],
+        ]
+        self.bundle = ManifestBundle(
+            self,
+            "routing",
+            props=ManifestBundleProps(
+                release_name="iap-ingress",
+                namespace=ns,
+                manifests=self.manifests,
+                provider=props.helm_provider,
+                depends_on=props.depends_on,
+            ),
+        )
+        self.ingress = IngressV1(
+            self,
+            "ingress",
+            provider=props.kubernetes_provider,
+            metadata={
+                "name": "platform",
+                "namespace": ns,
+                "annotations": {
+                    "kubernetes.io/ingress.class": "gce",
+                    "kubernetes.io/ingress.global-static-ip-name": props.static_ip_name,
+                    "ingress.gcp.kubernetes.io/pre-shared-cert": props.certificate_name,
+                    "networking.gke.io/v1beta1.FrontendConfig": FRONTEND_CONFIG_NAME,
+                },
+            },
+            spec={
+                "default_backend": {
+                    "service": {"name": props.gateway_service, "port": {"number": 80}}
+                }
+            },
+            depends_on=[self.bundle.release],
+        )

@@ -1,0 +1,386 @@
+"""bootstrap stack: Istio, External Secrets, Argo CD, the IAP door, the apps.
+
+Install order (each arrow a depends_on, so one `cdktf deploy` works on a
+fresh cluster; no custom resource is planned before its CRD exists):
+
+  namespaces -> istio-base -> istiod -> istio-gateway -> iap-ingress CRs -> Ingress
+  external-secrets (wait for webhook) -> external-secrets-config CRs
+  istiod + external-secrets-config -> argo-cd -> Applications (argocd-apps)
+  istiod -> mesh-policies CRs (mTLS STRICT, who may call header-trusting apps)
+"""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
+from constructs import Construct
+
+from platform_config import AppConfig, PlatformConfig
+from platform_constructs import external_secrets_manifests as eso
+from platform_constructs import mesh_manifests as mesh
+from platform_constructs.app_values import jupyterhub_values, mlflow_values
+from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
+from platform_constructs.argocd_values import (
+    ARGOCD_SERVER_SERVICE,
+    OIDC_CLIENT_SECRET,
+    argocd_values,
+)
+from platform_constructs.chart_versions import (
+    ARGO_CD,
+    EXTERNAL_SECRETS,
+    ISTIO_BASE,
+    ISTIO_GATEWAY,
+    ISTIOD,
+)
+from platform_constructs.cluster_access import ClusterAccess, ClusterAccessProps
+from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
+from platform_constructs.helm_values import load_values
+from platform_constructs.iap_ingress import (
+    IapIngress,
+    IapIngressProps,
+    RouteTarget,
+    gateway_service_annotations,
+)
+from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
+from platform_constructs.mlflow_storage import DATABASE_NAME
+from stacks.base import PlatformStack
+from stacks.cluster import EXTERNAL_SECRETS_KSA, MLFLOW_KSA, ClusterStack
+from stacks.network import NetworkStack
+
+ISTIO_NAMESPACE = "istio-system"
+GATEWAY_NAMESPACE = "istio-ingress"
+GATEWAY_RELEASE = "istio-gateway"
+#: The gateway chart labels its pods istio=<release without "istio-">.
+GATEWAY_SELECTOR = {"istio": "gateway"}
+GATEWAY_PRINCIPAL = mesh.service_account_principal(GATEWAY_NAMESPACE, GATEWAY_RELEASE)
+ARGOCD_NAMESPACE = "argocd"
+REPO_SECRET = "argocd-repo-gitops"
+
+
+class BootstrapStack(PlatformStack):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: PlatformConfig,
+        network: NetworkStack,
+        cluster: ClusterStack,
+    ) -> None:
+        super().__init__(scope, "bootstrap", config=config)
+        gke = cluster.gke
+        bastion = gke.bastion
+        access = ClusterAccess(
+            self,
+            "cluster-access",
+            props=ClusterAccessProps(
+                endpoint=gke.endpoint,
+                ca_certificate=gke.ca_certificate if bastion is not None else None,
+                proxy_url=bastion.proxy_url if bastion is not None else None,
+            ),
+        )
+        helm, kubernetes = access.helm, access.kubernetes
+        apps = config.apps.enabled()
+
+        # ---- namespaces: sidecars wherever the gateway or apps talk mTLS
+        injected = {GATEWAY_NAMESPACE, ARGOCD_NAMESPACE} | {
+            app.namespace or name for name, app in apps.items()
+        }
+        namespaces = {
+            name: NamespaceV1(
+                self,
+                f"namespace-{name}",
+                provider=kubernetes,
+                metadata={
+                    "name": name,
+                    "labels": {"istio-injection": "enabled" if name in injected else "disabled"},
+                },
+            )
+            for name in sorted({ISTIO_NAMESPACE, EXTERNAL_SECRETS_KSA.namespace} | injected)
+        }
+
+        def ns(name: str) -> str:
+            return namespaces[name].metadata.name
+
+        def release(id_: str, props: HelmChartReleaseProps) -> HelmChartRelease:
+            return HelmChartRelease(self, id_, props=props)
+
+        # ---- Istio: CRDs, control plane, ingress gateway
+        istio_base = release(
+            "istio-base",
+            HelmChartReleaseProps(
+                chart=ISTIO_BASE,
+                release_name="istio-base",
+                namespace=ns(ISTIO_NAMESPACE),
+                provider=helm,
+            ),
+        )
+        istiod = release(
+            "istiod",
+            HelmChartReleaseProps(
+                chart=ISTIOD,
+                release_name="istiod",
+                namespace=ns(ISTIO_NAMESPACE),
+                provider=helm,
+                depends_on=[istio_base.release],
+            ),
+        )
+        gateway = release(
+            "istio-gateway",
+            HelmChartReleaseProps(
+                chart=ISTIO_GATEWAY,
+                release_name=GATEWAY_RELEASE,
+                namespace=ns(GATEWAY_NAMESPACE),
+                provider=helm,
+                computed_values={
+                    "service": {"type": "ClusterIP", "annotations": gateway_service_annotations()}
+                },
+                depends_on=[istiod.release],
+            ),
+        )
+
+        # ---- External Secrets: operator (webhook ready), then its objects
+        external_secrets = release(
+            "external-secrets",
+            HelmChartReleaseProps(
+                chart=EXTERNAL_SECRETS,
+                release_name="external-secrets",
+                namespace=ns(EXTERNAL_SECRETS_KSA.namespace),
+                provider=helm,
+                computed_values={
+                    "serviceAccount": {
+                        "name": EXTERNAL_SECRETS_KSA.name,
+                        "annotations": {
+                            "iam.gke.io/gcp-service-account": (
+                                cluster.external_secrets_identity.email
+                            )
+                        },
+                    }
+                },
+            ),
+        )
+        secret_objects = [
+            eso.cluster_secret_store(
+                project_id=config.project_id,
+                cluster_name=gke.cluster.name,
+                cluster_location=gke.cluster.location,
+                service_account_name=EXTERNAL_SECRETS_KSA.name,
+                service_account_namespace=EXTERNAL_SECRETS_KSA.namespace,
+            )
+        ]
+        if "repo-credentials" in cluster.secrets:
+            keys = (
+                ("username", "password")
+                if config.gitops.repo_url.startswith("https://")
+                else ("sshPrivateKey",)
+            )
+            secret_objects.append(
+                eso.external_secret(
+                    name="gitops-repository",
+                    namespace=ns(ARGOCD_NAMESPACE),
+                    secret_id=cluster.secrets["repo-credentials"].secret_id,
+                    target_name=REPO_SECRET,
+                    labels={"argocd.argoproj.io/secret-type": "repository"},
+                    data={
+                        "type": "git",
+                        "url": config.gitops.repo_url,
+                        **{key: "{{ ." + key + " }}" for key in keys},
+                    },
+                )
+            )
+        if "oidc-client" in cluster.secrets:
+            secret_objects.append(
+                eso.external_secret(
+                    name="argocd-oidc-client",
+                    namespace=ns(ARGOCD_NAMESPACE),
+                    secret_id=cluster.secrets["oidc-client"].secret_id,
+                    target_name=OIDC_CLIENT_SECRET,
+                    # Argo CD only resolves $<secret>:<key> from Secrets it owns.
+                    labels={"app.kubernetes.io/part-of": "argocd"},
+                    data={"clientID": "{{ .clientID }}", "clientSecret": "{{ .clientSecret }}"},
+                )
+            )
+        secrets_config = ManifestBundle(
+            self,
+            "external-secrets-config",
+            props=ManifestBundleProps(
+                release_name="external-secrets-config",
+                namespace=ns(EXTERNAL_SECRETS_KSA.namespace),
+                manifests=secret_objects,
+                provider=helm,
+                depends_on=[external_secrets.release],
+            ),
+        )
+
+        # ---- mesh policies: mTLS everywhere apps live; header-trusting
+        #      workloads accept traffic from the gateway only
+        mesh_policies = ManifestBundle(
+            self,
+            "mesh-policies",
+            props=ManifestBundleProps(
+                release_name="mesh-policies",
+                namespace=ns(ISTIO_NAMESPACE),
+                manifests=self._mesh_policies(config, apps),
+                provider=helm,
+                depends_on=[istiod.release],
+            ),
+        )
+
+        # ---- Argo CD, then the Applications it runs
+        argocd = release(
+            "argo-cd",
+            HelmChartReleaseProps(
+                chart=ARGO_CD,
+                release_name="argo-cd",
+                namespace=ns(ARGOCD_NAMESPACE),
+                provider=helm,
+                computed_values=argocd_values(
+                    host=config.argocd_host,
+                    admins=config.access.argocd_admins,
+                    default_role=config.access.argocd_default_role,
+                    sign_in=config.access.argocd_sign_in,
+                    identity_header=mesh.IDENTITY_HEADER,
+                ),
+                depends_on=[istiod.release, secrets_config.release, mesh_policies.release],
+                timeout_seconds=900,
+            ),
+        )
+        app_dependencies = [argocd.release, secrets_config.release]
+        for name, app in apps.items():
+            ArgoApp(
+                self,
+                f"app-{name}",
+                props=ArgoAppProps(
+                    name=name,
+                    destination_namespace=app.namespace or name,
+                    source=HelmChartSource(
+                        repo_url=app.chart_repo,
+                        chart=app.chart,
+                        version=app.chart_version,
+                        values=self._app_values(name, app, config, cluster),
+                    ),
+                    argocd_namespace=ARGOCD_NAMESPACE,
+                    provider=helm,
+                    depends_on=[*app_dependencies, namespaces[app.namespace or name]],
+                ),
+            )
+        ArgoApp(
+            self,
+            "app-root",
+            props=ArgoAppProps(
+                name="root",
+                destination_namespace=ARGOCD_NAMESPACE,
+                source=GitPathSource(
+                    repo_url=config.gitops.repo_url,
+                    revision=config.gitops.revision,
+                    path=config.gitops.path,
+                ),
+                argocd_namespace=ARGOCD_NAMESPACE,
+                provider=helm,
+                depends_on=app_dependencies,
+            ),
+        )
+
+        # ---- the door: load balancer + IAP -> gateway -> one route per host
+        routes = {
+            config.argocd_host: RouteTarget(
+                service=ARGOCD_SERVER_SERVICE, namespace=ARGOCD_NAMESPACE, port=80
+            )
+        }
+        for name, app in apps.items():
+            routes[config.app_hosts[name]] = RouteTarget(
+                service=app.service, namespace=app.namespace or name, port=app.service_port
+            )
+        project = DataGoogleProject(self, "project", project_id=config.project_id)
+        IapIngress(
+            self,
+            "iap-ingress",
+            props=IapIngressProps(
+                namespace=ns(GATEWAY_NAMESPACE),
+                gateway_service=GATEWAY_RELEASE,
+                gateway_selector=GATEWAY_SELECTOR,
+                routes=routes,
+                static_ip_name=network.ingress_ip.name,
+                certificate_name=cluster.certificate.name,
+                project_number=project.number,
+                helm_provider=helm,
+                kubernetes_provider=kubernetes,
+                depends_on=[istiod.release, gateway.release],
+            ),
+        )
+
+        TerraformOutput(self, "argocd_url", value=f"https://{config.argocd_host}")
+        TerraformOutput(
+            self,
+            "app_urls",
+            value={name: f"https://{host}" for name, host in config.app_hosts.items()},
+        )
+        self.next_step(
+            f"Platform installed. Open https://{config.argocd_host} and sign in with a member of "
+            "access.iap_members (the certificate turns ACTIVE once DNS points at the ingress IP, "
+            "which can take up to an hour)."
+        )
+
+    @staticmethod
+    def _mesh_policies(config: PlatformConfig, apps: dict[str, AppConfig]) -> list[mesh.Manifest]:
+        policies = [
+            mesh.strict_mtls(namespace=namespace)
+            for namespace in sorted(
+                {ARGOCD_NAMESPACE} | {a.namespace or n for n, a in apps.items()}
+            )
+        ]
+        policies.append(
+            mesh.allow_only_from(
+                name="argocd-server-from-gateway",
+                namespace=ARGOCD_NAMESPACE,
+                selector={"app.kubernetes.io/name": "argocd-server"},
+                principals=[GATEWAY_PRINCIPAL],
+            )
+        )
+        if config.apps.jupyterhub.enabled:
+            namespace = config.apps.jupyterhub.namespace or "jupyterhub"
+            policies.append(
+                mesh.allow_only_from(
+                    name="jupyterhub-proxy-from-gateway",
+                    namespace=namespace,
+                    selector={"component": "proxy"},
+                    principals=[GATEWAY_PRINCIPAL],
+                    ports=[8000],
+                    # The hub configures routes on the proxy's API port.
+                    extra_rules=[
+                        {
+                            "from": [{"source": {"namespaces": [namespace]}}],
+                            "to": [{"operation": {"ports": ["8001"]}}],
+                        }
+                    ],
+                )
+            )
+        return policies
+
+    @staticmethod
+    def _app_values(
+        name: str, app: AppConfig, config: PlatformConfig, cluster: ClusterStack
+    ) -> dict[str, object]:
+        if name == "jupyterhub":
+            hub = config.apps.jupyterhub
+            gpu_pool = next((p for p in config.cluster.node_pools if p.gpu is not None), None)
+            return jupyterhub_values(
+                admin_users=hub.admin_users,
+                storage_size=hub.storage_size,
+                cull_idle_minutes=hub.cull_idle_minutes,
+                gpu=(gpu_pool.gpu.type, gpu_pool.gpu.count) if gpu_pool and gpu_pool.gpu else None,
+                identity_header=mesh.IDENTITY_HEADER,
+                gateway_principal=GATEWAY_PRINCIPAL,
+            )
+        if name == "mlflow" and cluster.mlflow is not None:
+            storage = cluster.mlflow
+            return mlflow_values(
+                service_account_name=MLFLOW_KSA.name,
+                gcp_service_account=storage.identity.email_address,
+                artifact_bucket=storage.bucket_name,
+                sql_instance_connection_name=storage.instance_connection_name,
+                database=DATABASE_NAME,
+                database_user=storage.database_user_name,
+                public_host=config.app_hosts[name],
+            )
+        return load_values(app.values_file)

@@ -1,0 +1,366 @@
+"""bootstrap stack: ordering on a fresh cluster, the IAP door, Argo CD, values."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from platform_constructs.helm_values import chart_values_problems
+from tests.conftest import Json, Synthesized, only, resources
+
+BOTH = ["example", "bastion"]
+
+#: Which release installs the CRD (and webhook) each custom resource needs.
+#: GKE's own kinds (BackendConfig, FrontendConfig) exist with the cluster.
+CRD_OWNER = {
+    "Gateway": "istio-base",
+    "VirtualService": "istio-base",
+    "RequestAuthentication": "istio-base",
+    "AuthorizationPolicy": "istio-base",
+    "PeerAuthentication": "istio-base",
+    "ClusterSecretStore": "external-secrets",
+    "ExternalSecret": "external-secrets",
+    "Application": "argo-cd",
+}
+#: Webhooks that must be ready before the kind is accepted.
+WEBHOOK_OWNER = {"ClusterSecretStore": "external-secrets", "ExternalSecret": "external-secrets"}
+GKE_KINDS = {"BackendConfig", "FrontendConfig"}
+
+
+def releases(stack: Json) -> dict[str, Json]:
+    """helm_release resources keyed by Helm release name."""
+    return {r["name"]: r for r in resources(stack, "helm_release").values()}
+
+
+def values_of(release: Json) -> Json:
+    merged: Json = {}
+    for text in release.get("values", []):
+        merged.update(yaml.safe_load(text) or {})
+    return merged
+
+
+def custom_resources(release: Json) -> list[Json]:
+    """Objects a release creates from its values: manifests bundle or Applications."""
+    values = values_of(release)
+    if "manifests" in values:
+        return list(values["manifests"])
+    if release["chart"] == "argocd-apps":
+        return [{"kind": "Application", "metadata": {"name": n}} for n in values["applications"]]
+    return []
+
+
+def dependency_closure(stack: Json) -> dict[str, set[str]]:
+    """release name -> every release name it (transitively) depends on."""
+    by_key = {
+        f"helm_release.{key}": body["name"]
+        for key, body in resources(stack, "helm_release").items()
+    }
+    direct = {
+        body["name"]: {by_key[d] for d in body.get("depends_on", []) if d in by_key}
+        for body in resources(stack, "helm_release").values()
+    }
+    closure: dict[str, set[str]] = {}
+
+    def visit(name: str) -> set[str]:
+        if name not in closure:
+            closure[name] = set()
+            for dep in direct[name]:
+                closure[name] |= {dep} | visit(dep)
+        return closure[name]
+
+    for name in direct:
+        visit(name)
+    return closure
+
+
+def test_snapshot(synthesized: Synthesized, snapshot_json: Any) -> None:
+    assert synthesized.stack("example", "bootstrap") == snapshot_json
+
+
+def test_snapshot_bastion(synthesized: Synthesized, snapshot_json: Any) -> None:
+    assert synthesized.stack("bastion", "bootstrap") == snapshot_json
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_no_custom_resource_before_its_crd(synthesized: Synthesized, variant: str) -> None:
+    """Every CR reaches the cluster only after the release with its CRD and webhook."""
+    stack = synthesized.stack(variant, "bootstrap")
+    assert resources(stack, "kubernetes_manifest") == {}, (
+        "kubernetes_manifest needs CRDs at plan time"
+    )
+    closure = dependency_closure(stack)
+    checked = 0
+    for name, release in releases(stack).items():
+        for obj in custom_resources(release):
+            kind = obj["kind"]
+            if kind in GKE_KINDS:
+                continue
+            assert kind in CRD_OWNER, f"{name}: unknown custom resource kind {kind}"
+            owner = CRD_OWNER[kind]
+            assert owner != name, f"{kind} in the release that installs its CRD ({name})"
+            assert owner in closure[name], f"{name} ({kind}) does not depend on {owner}"
+            if kind in WEBHOOK_OWNER:
+                assert releases(stack)[WEBHOOK_OWNER[kind]]["wait"] is True
+            checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_operator_charts_carry_no_custom_resources(synthesized: Synthesized, variant: str) -> None:
+    for name in ("istio-base", "istiod", "external-secrets", "argo-cd"):
+        values = values_of(releases(synthesized.stack(variant, "bootstrap"))[name])
+        assert not values.get("extraObjects"), name
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_install_chain(synthesized: Synthesized, variant: str) -> None:
+    closure = dependency_closure(synthesized.stack(variant, "bootstrap"))
+    assert closure["istiod"] == {"istio-base"}
+    assert "istiod" in closure["istio-gateway"]
+    assert {"istiod", "external-secrets-config"} <= closure["argo-cd"]
+    assert {"istiod", "istio-gateway"} <= closure["iap-ingress"]
+    assert "argo-cd" in closure["app-root"]
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_releases_pinned_waited_atomic(synthesized: Synthesized, variant: str) -> None:
+    for name, release in releases(synthesized.stack(variant, "bootstrap")).items():
+        assert release["wait"] is True and release["atomic"] is True, name
+        assert release["create_namespace"] is False, name
+        if "repository" in release:
+            assert re.fullmatch(r"\d+\.\d+\.\d+", release["version"]), name
+        else:
+            assert release["chart"].startswith("assets/"), name  # the local manifests chart
+
+
+def test_chart_versions(synthesized: Synthesized) -> None:
+    versions = {
+        n: (r["chart"], r.get("version"))
+        for n, r in releases(synthesized.stack("example", "bootstrap")).items()
+    }
+    assert versions["istio-base"] == ("base", "1.30.3")
+    assert versions["istiod"] == ("istiod", "1.30.3")
+    assert versions["istio-gateway"] == ("gateway", "1.30.3")
+    assert versions["external-secrets"] == ("external-secrets", "2.9.0")
+    assert versions["argo-cd"] == ("argo-cd", "10.1.1")
+
+
+def test_ingress_behind_iap_on_static_ip_and_cert(synthesized: Synthesized) -> None:
+    stack = synthesized.stack("example", "bootstrap")
+    ingress = only(stack, "kubernetes_ingress_v1")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["kubernetes.io/ingress.class"] == "gce"
+    assert (
+        "ingress-ip" in annotations["kubernetes.io/ingress.global-static-ip-name"]
+        or "remote_state" in annotations["kubernetes.io/ingress.global-static-ip-name"]
+    )
+    assert annotations["ingress.gcp.kubernetes.io/pre-shared-cert"].startswith(
+        "mlops-example-cert-"
+    )
+    assert annotations["networking.gke.io/v1beta1.FrontendConfig"] == "https-redirect"
+    assert ingress["spec"]["default_backend"]["service"]["name"] == "istio-gateway"
+    objects = {o["kind"]: o for o in custom_resources(releases(stack)["iap-ingress"])}
+    backend = objects["BackendConfig"]["spec"]
+    assert backend["iap"] == {"enabled": True}  # Google-managed OAuth client
+    assert backend["healthCheck"]["port"] == 15021
+    assert backend["healthCheck"]["requestPath"] == "/healthz/ready"
+    assert objects["FrontendConfig"]["spec"]["redirectToHttps"]["enabled"] is True
+    gateway_values = values_of(releases(stack)["istio-gateway"])
+    assert gateway_values["service"]["type"] == "ClusterIP"
+    assert gateway_values["service"]["annotations"]["cloud.google.com/neg"] == '{"ingress": true}'
+    assert (
+        "iap-gateway" in gateway_values["service"]["annotations"]["cloud.google.com/backend-config"]
+    )
+
+
+def test_iap_jwt_verified_in_the_mesh(synthesized: Synthesized) -> None:
+    objects = custom_resources(releases(synthesized.stack("example", "bootstrap"))["iap-ingress"])
+    request_auth = next(o for o in objects if o["kind"] == "RequestAuthentication")
+    rule = request_auth["spec"]["jwtRules"][0]
+    assert rule["issuer"] == "https://cloud.google.com/iap"
+    assert rule["jwksUri"] == "https://www.gstatic.com/iap/verify/public_key-jwk"
+    assert rule["fromHeaders"] == [{"name": "x-goog-iap-jwt-assertion"}]
+    assert rule["outputClaimToHeaders"] == [{"header": "x-iap-user-email", "claim": "email"}]
+    deny = next(o for o in objects if o["kind"] == "AuthorizationPolicy")
+    assert deny["spec"]["action"] == "DENY"
+    rules = deny["spec"]["rules"]
+    assert rules[0]["from"][0]["source"]["notRequestPrincipals"] == [
+        "https://cloud.google.com/iap/*"
+    ]
+    audiences = rules[1]["when"][0]
+    assert audiences["key"] == "request.auth.audiences"
+    assert re.fullmatch(
+        r"/projects/\$\{.*number\}/global/backendServices/\*", audiences["notValues"][0]
+    )
+    for r in rules:
+        assert r["to"][0]["operation"]["notPaths"] == ["/healthz/ready"]
+
+
+def test_one_virtual_service_per_host(synthesized: Synthesized) -> None:
+    objects = custom_resources(releases(synthesized.stack("example", "bootstrap"))["iap-ingress"])
+    routes = {
+        o["spec"]["hosts"][0]: o["spec"]["http"][0]["route"][0]["destination"]
+        for o in objects
+        if o["kind"] == "VirtualService"
+    }
+    assert routes == {
+        "argocd.mlops.example.com": {
+            "host": "argocd-server.argocd.svc.cluster.local",
+            "port": {"number": 80},
+        },
+        "jupyterhub.mlops.example.com": {
+            "host": "proxy-public.jupyterhub.svc.cluster.local",
+            "port": {"number": 80},
+        },
+        "mlflow.mlops.example.com": {
+            "host": "mlflow.mlflow.svc.cluster.local",
+            "port": {"number": 80},
+        },
+    }
+    gateway = next(o for o in objects if o["kind"] == "Gateway")
+    assert sorted(gateway["spec"]["servers"][0]["hosts"]) == sorted(routes)
+
+
+def test_header_trusting_apps_only_accept_the_gateway(synthesized: Synthesized) -> None:
+    objects = custom_resources(releases(synthesized.stack("example", "bootstrap"))["mesh-policies"])
+    strict = {o["metadata"]["namespace"] for o in objects if o["kind"] == "PeerAuthentication"}
+    assert strict == {"argocd", "jupyterhub", "mlflow"}
+    assert all(
+        o["spec"]["mtls"]["mode"] == "STRICT" for o in objects if o["kind"] == "PeerAuthentication"
+    )
+    allow = {o["metadata"]["name"]: o for o in objects if o["kind"] == "AuthorizationPolicy"}
+    server = allow["argocd-server-from-gateway"]["spec"]
+    assert server["selector"]["matchLabels"] == {"app.kubernetes.io/name": "argocd-server"}
+    assert server["rules"] == [
+        {"from": [{"source": {"principals": ["cluster.local/ns/istio-ingress/sa/istio-gateway"]}}]}
+    ]
+    assert "jupyterhub-proxy-from-gateway" in allow
+
+
+def test_namespaces_and_injection(synthesized: Synthesized) -> None:
+    namespaces = {
+        n["metadata"]["name"]: n["metadata"]["labels"]["istio-injection"]
+        for n in resources(
+            synthesized.stack("example", "bootstrap"), "kubernetes_namespace_v1"
+        ).values()
+    }
+    assert namespaces == {
+        "istio-system": "disabled",
+        "external-secrets": "disabled",
+        "istio-ingress": "enabled",
+        "argocd": "enabled",
+        "jupyterhub": "enabled",
+        "mlflow": "enabled",
+    }
+
+
+def test_external_secrets_objects(synthesized: Synthesized) -> None:
+    stack = synthesized.stack("example", "bootstrap")
+    eso_values = values_of(releases(stack)["external-secrets"])
+    assert "${" in eso_values["serviceAccount"]["annotations"]["iam.gke.io/gcp-service-account"]
+    objects = {
+        o["kind"] + "/" + o["metadata"]["name"]: o
+        for o in custom_resources(releases(stack)["external-secrets-config"])
+    }
+    store = objects["ClusterSecretStore/gcp-secret-manager"]
+    assert store["apiVersion"] == "external-secrets.io/v1"
+    ref = store["spec"]["provider"]["gcpsm"]["auth"]["workloadIdentity"]["serviceAccountRef"]
+    assert ref == {"name": "external-secrets", "namespace": "external-secrets"}
+    repo = objects["ExternalSecret/gitops-repository"]["spec"]
+    assert repo["target"]["template"]["metadata"]["labels"] == {
+        "argocd.argoproj.io/secret-type": "repository"
+    }
+    assert repo["target"]["template"]["data"]["url"] == "git@github.com:example/mlops-gitops.git"
+    assert repo["dataFrom"] == [{"extract": {"key": "example-argocd-repo-credentials"}}]
+
+
+def test_argocd_configuration(synthesized: Synthesized) -> None:
+    values = values_of(releases(synthesized.stack("example", "bootstrap"))["argo-cd"])
+    assert values["configs"]["params"]["server.insecure"] is True
+    assert values["configs"]["cm"]["admin.enabled"] is False
+    assert values["configs"]["cm"]["url"] == "https://argocd.mlops.example.com"
+    dex = yaml.safe_load(values["configs"]["cm"]["dex.config"])
+    assert dex["connectors"][0]["type"] == "authproxy"
+    assert dex["connectors"][0]["config"]["userHeader"] == "x-iap-user-email"
+    assert values["configs"]["rbac"]["policy.csv"] == "g, admin@example.com, role:admin\n"
+    assert values["configs"]["rbac"]["policy.default"] == "role:readonly"
+
+
+def test_argocd_google_oidc_alternative(synthesized: Synthesized) -> None:
+    stack = synthesized.stack("bastion", "bootstrap")
+    values = values_of(releases(stack)["argo-cd"])
+    dex = yaml.safe_load(values["configs"]["cm"]["dex.config"])
+    assert dex["connectors"][0]["type"] == "oidc"
+    assert dex["connectors"][0]["config"]["clientSecret"] == "$argocd-oidc-client:clientSecret"
+    objects = custom_resources(releases(stack)["external-secrets-config"])
+    oidc = next(o for o in objects if o["metadata"]["name"] == "argocd-oidc-client")
+    assert oidc["spec"]["target"]["template"]["metadata"]["labels"] == {
+        "app.kubernetes.io/part-of": "argocd"
+    }
+
+
+def test_applications_pinned_and_self_healing(synthesized: Synthesized) -> None:
+    stack = synthesized.stack("example", "bootstrap")
+    apps = {}
+    for release in releases(stack).values():
+        if release["chart"] == "argocd-apps":
+            apps.update(values_of(release)["applications"])
+    assert set(apps) == {"jupyterhub", "mlflow", "root"}
+    for app in apps.values():
+        assert app["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+        assert "CreateNamespace=true" in app["syncPolicy"]["syncOptions"]
+    assert apps["jupyterhub"]["source"]["targetRevision"] == "4.4.0"
+    assert apps["mlflow"]["source"]["targetRevision"] == "1.11.5"
+    assert apps["root"]["source"] == {
+        "repoURL": "git@github.com:example/mlops-gitops.git",
+        "targetRevision": "main",
+        "path": "apps",
+        "directory": {"recurse": True},
+    }
+
+
+CHART_FIXTURE = {
+    "base": "istio-base",
+    "istiod": "istiod",
+    "gateway": "istio-gateway",
+    "external-secrets": "external-secrets",
+    "argo-cd": "argo-cd",
+    "argocd-apps": "argocd-apps",
+}
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_release_values_use_the_charts_real_keys(synthesized: Synthesized, variant: str) -> None:
+    problems = []
+    for release in releases(synthesized.stack(variant, "bootstrap")).values():
+        if release["chart"] in CHART_FIXTURE:
+            problems += chart_values_problems(CHART_FIXTURE[release["chart"]], values_of(release))
+        if release["chart"] == "argocd-apps":
+            for app in values_of(release)["applications"].values():
+                chart = app["source"].get("chart")
+                if chart in {"jupyterhub", "mlflow"}:
+                    problems += chart_values_problems(chart, app["source"]["helm"]["valuesObject"])
+    assert problems == []
+
+
+def test_dns_mode_providers_use_the_dns_endpoint(synthesized: Synthesized) -> None:
+    provider = synthesized.stack("example", "bootstrap")["provider"]
+    kubernetes = provider["kubernetes"][0]
+    assert kubernetes["host"].startswith("https://${")
+    assert "proxy_url" not in kubernetes
+    assert kubernetes[
+        "token"
+    ] == "${data.google_client_config.cluster-access_caller_3D7E4E4F.access_token}" or kubernetes[
+        "token"
+    ].endswith(".access_token}")
+    assert provider["helm"][0]["kubernetes"]["host"] == kubernetes["host"]
+
+
+def test_bastion_mode_providers_go_through_the_tunnel(synthesized: Synthesized) -> None:
+    provider = synthesized.stack("bastion", "bootstrap")["provider"]
+    for connection in (provider["kubernetes"][0], provider["helm"][0]["kubernetes"]):
+        assert connection["proxy_url"] == "http://localhost:8888"
+        assert connection["cluster_ca_certificate"].startswith("${base64decode(")

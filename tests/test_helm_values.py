@@ -1,0 +1,522 @@
+"""Chart values: static files, computed app values, and the checks themselves.
+
+Pure Python (no jsii): these tests run in well under a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from platform_constructs import helm_values
+from platform_constructs.app_values import (
+    AUTHENTICATOR_CONFIG_KEY,
+    CLOUD_SQL_PROXY_IMAGE,
+    jupyterhub_values,
+    mlflow_values,
+)
+from platform_constructs.helm_values import (
+    CHART_NAMES,
+    CHART_REFERENCE_DIR,
+    HELM_VALUES_DIR,
+    chart_values_problems,
+    deep_merge,
+    load_values,
+)
+
+#: Static values file -> chart it configures.
+VALUES_FILES = {
+    "istio-base.yaml": "istio-base",
+    "istiod.yaml": "istiod",
+    "istio-gateway.yaml": "istio-gateway",
+    "external-secrets.yaml": "external-secrets",
+    "argo-cd.yaml": "argo-cd",
+    "jupyterhub.yaml": "jupyterhub",
+    "mlflow.yaml": "mlflow",
+}
+CHARTS_WITH_SCHEMA = {"istio-gateway", "external-secrets", "jupyterhub", "mlflow"}
+
+GATEWAY_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-gateway"
+IDENTITY_HEADER = "x-iap-user-email"
+
+
+def _jupyterhub(gpu: tuple[str, int] | None = None) -> dict[str, Any]:
+    return jupyterhub_values(
+        admin_users=["Admin@Example.com", "ops@example.com"],
+        storage_size="20Gi",
+        cull_idle_minutes=45,
+        gpu=gpu,
+        identity_header=IDENTITY_HEADER,
+        gateway_principal=GATEWAY_PRINCIPAL,
+    )
+
+
+def _mlflow(public_host: str | None = None) -> dict[str, Any]:
+    return mlflow_values(
+        service_account_name="mlflow",
+        gcp_service_account="mlflow-server@example-project.iam.gserviceaccount.com",
+        artifact_bucket="example-project-mlflow-artifacts",
+        sql_instance_connection_name="example-project:europe-west4:mlflow",
+        database="mlflow",
+        database_user="mlflow-server@example-project.iam",
+        public_host=public_host,
+    )
+
+
+def _walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, value) for every map entry and list item, depth first."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            child = f"{path}.{key}" if path else str(key)
+            yield child, value
+            yield from _walk(value, child)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+
+
+# --- static values files ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("file_name", sorted(VALUES_FILES))
+def test_values_file_is_a_valid_mapping_for_its_chart(file_name: str) -> None:
+    values = load_values(file_name)
+    assert isinstance(values, dict)
+    assert values, f"{file_name} is empty"
+    assert chart_values_problems(VALUES_FILES[file_name], values) == []
+
+
+def test_every_values_file_is_checked() -> None:
+    assert {p.name for p in HELM_VALUES_DIR.glob("*.yaml")} == set(VALUES_FILES)
+
+
+@pytest.mark.parametrize("chart", CHART_NAMES)
+def test_chart_reference_data_is_in_the_repo(chart: str) -> None:
+    directory = CHART_REFERENCE_DIR / chart
+    assert (directory / "values.yaml").is_file()
+    assert (directory / "values.schema.json").is_file() == (chart in CHARTS_WITH_SCHEMA)
+    # The chart's own defaults pass its own checks: the baseline is sound.
+    assert chart_values_problems(chart, {}) == []
+    assert f"`{chart}/`" in (CHART_REFERENCE_DIR / "README.md").read_text()
+
+
+def test_reference_data_does_not_live_outside_the_repo() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    assert CHART_REFERENCE_DIR.is_relative_to(repo)
+    assert HELM_VALUES_DIR.is_relative_to(repo)
+
+
+def test_static_policies() -> None:
+    argo = load_values("argo-cd.yaml")
+    assert argo["configs"]["params"]["server.insecure"] is True
+    assert argo["configs"]["cm"]["admin.enabled"] is False
+    assert argo["server"]["service"]["type"] == "ClusterIP"
+    assert argo["server"]["ingress"]["enabled"] is False
+    assert argo["crds"]["install"] is True
+    assert argo["redisSecretInit"]["podLabels"]["sidecar.istio.io/inject"] == "false"
+    istiod = load_values("istiod.yaml")
+    assert istiod["meshConfig"]["accessLogFile"] == "/dev/stdout"
+    assert istiod["env"]["ENABLE_NATIVE_SIDECARS"] == "true"
+    assert istiod["autoscaleMin"] == 1
+    assert load_values("istio-gateway.yaml")["service"]["type"] == "ClusterIP"
+    assert load_values("external-secrets.yaml")["installCRDs"] is True
+
+
+# --- load_values / deep_merge ------------------------------------------------------
+
+
+def test_load_values_rejects_a_non_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    (tmp_path / "empty.yaml").write_text("# nothing\n")
+    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
+    with pytest.raises(ValueError, match="must be a mapping"):
+        load_values("list.yaml")
+    assert load_values("empty.yaml") == {}
+
+
+def test_deep_merge_merges_maps_and_replaces_everything_else() -> None:
+    base: dict[str, Any] = {"a": {"b": 1, "c": [1, 2]}, "d": "x", "e": {"f": 1}}
+    override: dict[str, Any] = {"a": {"c": [3], "g": True}, "d": {"now": "a map"}, "e": None}
+    merged = deep_merge(base, override)
+    assert merged == {"a": {"b": 1, "c": [3], "g": True}, "d": {"now": "a map"}, "e": None}
+    # Inputs untouched, and the result shares nothing mutable with them.
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": "x", "e": {"f": 1}}
+    assert override == {"a": {"c": [3], "g": True}, "d": {"now": "a map"}, "e": None}
+    merged["a"]["c"].append(4)
+    assert override["a"]["c"] == [3]
+
+
+# --- chart_values_problems: negative cases ----------------------------------------
+
+
+def test_misspelt_key_is_reported_with_its_path() -> None:
+    problems = chart_values_problems("jupyterhub", {"proxy": {"servce": {"type": "ClusterIP"}}})
+    assert "jupyterhub: proxy.servce: not a key of the chart" in problems
+
+
+def test_misspelt_key_in_a_chart_without_schema_is_reported() -> None:
+    problems = chart_values_problems("argo-cd", {"server": {"ingres": {"enabled": False}}})
+    assert problems == ["argo-cd: server.ingres: not a key of the chart"]
+
+
+def test_schema_violation_is_reported() -> None:
+    problems = chart_values_problems("istio-gateway", {"service": {"type": 42}})
+    assert any(p.startswith("istio-gateway: service.type: 42 is not of type") for p in problems)
+
+
+def test_all_schema_violations_are_collected() -> None:
+    problems = chart_values_problems(
+        "mlflow", {"replicaCount": "two", "service": {"port": "eighty"}}
+    )
+    assert any(p.startswith("mlflow: replicaCount:") for p in problems)
+    assert any(p.startswith("mlflow: service.port:") for p in problems)
+
+
+def test_istio_internal_defaults_key_is_rejected() -> None:
+    problems = chart_values_problems("istiod", {"_internal_defaults_do_not_set": {"env": {}}})
+    assert any("set the keys at the top level" in p for p in problems)
+
+
+def test_scalar_where_the_chart_expects_a_map_is_reported() -> None:
+    problems = chart_values_problems("external-secrets", {"webhook": "off"})
+    assert "external-secrets: webhook: expected a map like the chart's default, got str" in problems
+    # A null removes a default (Helm semantics) and is not a problem.
+    assert chart_values_problems("external-secrets", {"webhook": {"log": None}}) == []
+
+
+def test_free_form_keys_are_accepted() -> None:
+    assert (
+        chart_values_problems(
+            "argo-cd",
+            {
+                "configs": {
+                    "cm": {"dex.config": "connectors: []", "url": "https://argocd.example.com"},
+                    "params": {"server.insecure": True},
+                    "rbac": {"policy.csv": "g, a@example.com, role:admin"},
+                    "secret": {"extra": {"dex.google.clientSecret": "$secret"}},
+                },
+                "server": {"podAnnotations": {"anything": "goes"}},
+            },
+        )
+        == []
+    )
+    assert (
+        chart_values_problems(
+            "istiod", {"meshConfig": {"defaultConfig": {"holdApplicationUntilProxyStarts": True}}}
+        )
+        == []
+    )
+    assert (
+        chart_values_problems(
+            "istio-gateway",
+            {"service": {"annotations": {"cloud.google.com/neg": '{"ingress": true}'}}},
+        )
+        == []
+    )
+    assert chart_values_problems("jupyterhub", {"hub": {"config": {"KubeSpawner": {"x": 1}}}}) == []
+
+
+def test_keys_with_dots_are_quoted_in_problems() -> None:
+    problems = chart_values_problems("argo-cd", {"configs": {"cmd": {"server.insecure": True}}})
+    assert problems == ["argo-cd: configs.cmd: not a key of the chart"]
+    problems = chart_values_problems("external-secrets", {"serviceAccount": {"a.b": {}}})
+    assert problems == ['external-secrets: serviceAccount."a.b": not a key of the chart']
+
+
+def test_unknown_chart_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown chart"):
+        chart_values_problems("grafana", {})
+
+
+# --- JupyterHub ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("gpu", [None, ("nvidia-tesla-t4", 2)])
+def test_jupyterhub_values_are_valid_for_the_chart(gpu: tuple[str, int] | None) -> None:
+    assert chart_values_problems("jupyterhub", _jupyterhub(gpu)) == []
+
+
+def test_jupyterhub_values_properties() -> None:
+    values = _jupyterhub()
+    assert values["proxy"]["service"]["type"] == "ClusterIP"
+    assert values["proxy"]["https"]["enabled"] is False
+    assert values["singleuser"]["defaultUrl"] == "/lab"
+    assert values["singleuser"]["storage"] == {"type": "dynamic", "capacity": "20Gi"}
+    assert values["cull"]["enabled"] is True
+    assert values["cull"]["timeout"] == 45 * 60
+    auth = values["hub"]["config"]["Authenticator"]
+    assert auth["allow_all"] is True
+    assert auth["auto_login"] is True
+    assert auth["admin_users"] == ["admin@example.com", "ops@example.com"]
+    # Fails closed if the extraConfig snippet were ever dropped.
+    assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "null"
+    # Static part kept: Istio-related settings from helm-values/jupyterhub.yaml.
+    assert values["hub"]["config"]["KubeSpawner"]["services_enabled"] is True
+    assert values["prePuller"]["annotations"]["sidecar.istio.io/inject"] == "false"
+
+
+def test_jupyterhub_user_pods_may_reach_istiod() -> None:
+    egress = _jupyterhub()["singleuser"]["networkPolicy"]["egress"]
+    to_istiod = [
+        rule
+        for rule in egress
+        if any(
+            peer.get("podSelector", {}).get("matchLabels") == {"app": "istiod"}
+            for peer in rule["to"]
+        )
+    ]
+    assert to_istiod and to_istiod[0]["ports"] == [{"protocol": "TCP", "port": 15012}]
+
+
+def test_jupyterhub_authenticator_code_compiles_and_names_the_header() -> None:
+    code = _jupyterhub()["hub"]["extraConfig"][AUTHENTICATOR_CONFIG_KEY]
+    compile(code, "<hub.extraConfig>", "exec")
+    assert repr(IDENTITY_HEADER) in code
+    assert "spiffe://" + GATEWAY_PRINCIPAL in code
+    for api in ("get_handlers", "login_user", "c.JupyterHub.authenticator_class"):
+        assert api in code
+
+
+def test_jupyterhub_profiles_cpu_only_without_gpu() -> None:
+    profiles = _jupyterhub()["singleuser"]["profileList"]
+    assert [p["slug"] for p in profiles] == ["cpu"]
+    assert profiles[0]["default"] is True
+    assert "nvidia.com/gpu" not in str(profiles)
+
+
+def test_jupyterhub_profiles_gpu() -> None:
+    profiles = _jupyterhub(("nvidia-l4", 2))["singleuser"]["profileList"]
+    assert [p["slug"] for p in profiles] == ["cpu", "gpu"]
+    override = profiles[1]["kubespawner_override"]
+    assert override["extra_resource_limits"] == {"nvidia.com/gpu": "2"}
+    assert override["node_selector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in override[
+        "tolerations"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("admin_users", ["not-an-email"]),
+        ("storage_size", "ten gigs"),
+        ("cull_idle_minutes", 0),
+        ("identity_header", "x-iap user"),
+        ("gateway_principal", "istio-gateway"),
+        ("gpu", ("nvidia-l4", 0)),
+    ],
+)
+def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
+    kwargs: dict[str, Any] = {
+        "admin_users": ["a@example.com"],
+        "storage_size": "10Gi",
+        "cull_idle_minutes": 60,
+        "gpu": None,
+        "identity_header": IDENTITY_HEADER,
+        "gateway_principal": GATEWAY_PRINCIPAL,
+        field: value,
+    }
+    with pytest.raises(ValueError, match=field.split("_", maxsplit=1)[0]):
+        jupyterhub_values(**kwargs)
+
+
+# The authenticator snippet runs inside the hub; exercise it here against
+# minimal stand-ins for the JupyterHub and tornado classes it uses.
+
+
+class _Headers(dict[str, str]):
+    """Case-insensitive like tornado's HTTPHeaders, for .get()."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        super().__init__({k.lower(): v for k, v in headers.items()})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+class _HTTPError(Exception):
+    def __init__(self, status_code: int, log_message: str = "") -> None:
+        super().__init__(status_code, log_message)
+        self.status_code = status_code
+
+
+class _Authenticator:
+    log = logging.getLogger("test-authenticator")
+
+
+class _BaseHandler:
+    request: Any = None
+
+
+@pytest.fixture
+def authenticator_namespace(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    modules = {
+        "jupyterhub": ModuleType("jupyterhub"),
+        "jupyterhub.auth": ModuleType("jupyterhub.auth"),
+        "jupyterhub.handlers": ModuleType("jupyterhub.handlers"),
+        "tornado": ModuleType("tornado"),
+        "tornado.web": ModuleType("tornado.web"),
+    }
+    modules["jupyterhub.auth"].Authenticator = _Authenticator  # type: ignore[attr-defined]
+    modules["jupyterhub.handlers"].BaseHandler = _BaseHandler  # type: ignore[attr-defined]
+    modules["tornado.web"].HTTPError = _HTTPError  # type: ignore[attr-defined]
+    modules["tornado"].web = modules["tornado.web"]  # type: ignore[attr-defined]
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    namespace: dict[str, Any] = {"c": SimpleNamespace(JupyterHub=SimpleNamespace())}
+    code = _jupyterhub()["hub"]["extraConfig"][AUTHENTICATOR_CONFIG_KEY]
+    exec(compile(code, "<hub.extraConfig>", "exec"), namespace)
+    return namespace
+
+
+def _via_gateway(extra: Mapping[str, str]) -> _Headers:
+    xfcc = (
+        'By=spiffe://cluster.local/ns/jupyterhub/sa/default;Hash=ab;Subject="";'
+        f"URI=spiffe://{GATEWAY_PRINCIPAL},"
+        'By=spiffe://cluster.local/ns/jupyterhub/sa/hub;Hash=cd;Subject="";'
+        "URI=spiffe://cluster.local/ns/jupyterhub/sa/default"
+    )
+    return _Headers({"X-Forwarded-Client-Cert": xfcc, **extra})
+
+
+def _authenticate(namespace: Mapping[str, Any], headers: _Headers) -> Any:
+    authenticator = namespace["IapHeaderAuthenticator"]()
+    handler = SimpleNamespace(request=SimpleNamespace(headers=headers))
+    return asyncio.run(authenticator.authenticate(handler, None))
+
+
+def test_authenticator_signs_in_from_the_header(authenticator_namespace: dict[str, Any]) -> None:
+    namespace = authenticator_namespace
+    assert namespace["c"].JupyterHub.authenticator_class is namespace["IapHeaderAuthenticator"]
+    headers = _via_gateway({"X-IAP-User-Email": "Alice@Example.com"})
+    assert _authenticate(namespace, headers) == {"name": "alice@example.com"}
+    # IAP's own header format is understood too.
+    iap_style = _via_gateway({IDENTITY_HEADER: "accounts.google.com:bob@example.com"})
+    assert _authenticate(namespace, iap_style) == {"name": "bob@example.com"}
+    handlers = namespace["IapHeaderAuthenticator"]().get_handlers(None)
+    assert handlers == [("/login", namespace["IapHeaderLoginHandler"])]
+
+
+def test_authenticator_ignores_the_header_off_the_gateway_path(
+    authenticator_namespace: dict[str, Any],
+) -> None:
+    namespace = authenticator_namespace
+    # Straight from another pod: no X-Forwarded-Client-Cert from the gateway.
+    assert _authenticate(namespace, _Headers({IDENTITY_HEADER: "alice@example.com"})) is None
+    other_peer = _Headers(
+        {
+            IDENTITY_HEADER: "alice@example.com",
+            "X-Forwarded-Client-Cert": "By=x;URI=spiffe://cluster.local/ns/jupyterhub/sa/default",
+        }
+    )
+    assert _authenticate(namespace, other_peer) is None
+    assert _authenticate(namespace, _via_gateway({IDENTITY_HEADER: "not-an-email"})) is None
+
+
+def test_login_handler_answers_401_without_the_header(
+    authenticator_namespace: dict[str, Any],
+) -> None:
+    handler = authenticator_namespace["IapHeaderLoginHandler"]()
+    handler.request = SimpleNamespace(headers=_Headers({}))
+    with pytest.raises(_HTTPError) as raised:
+        asyncio.run(handler.get())
+    assert raised.value.status_code == 401
+
+
+# --- MLflow ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("public_host", [None, "mlflow.mlops.example.com"])
+def test_mlflow_values_are_valid_for_the_chart(public_host: str | None) -> None:
+    assert chart_values_problems("mlflow", _mlflow(public_host)) == []
+
+
+def test_mlflow_values_have_no_password_anywhere() -> None:
+    for path, value in _walk(_mlflow("mlflow.mlops.example.com")):
+        if "password" in path.rsplit(".", 1)[-1].lower():
+            assert not value, f"{path} carries a password"
+    uri = _mlflow()["extraArgs"]["backendStoreUri"]
+    credentials = uri.removeprefix("postgresql://").split("@127.0.0.1")[0]
+    assert ":" not in credentials, "the backend store URI must not carry a password"
+
+
+def test_mlflow_values_properties() -> None:
+    values = _mlflow()
+    assert values["fullnameOverride"] == "mlflow"
+    assert values["service"] == {"type": "ClusterIP", "port": 80}
+    assert values["artifactRoot"]["gcs"] == {
+        "enabled": True,
+        "bucket": "example-project-mlflow-artifacts",
+        "path": "",
+    }
+    assert values["artifactRoot"]["proxiedArtifactStorage"] is True
+    account = values["serviceAccount"]
+    assert account["create"] is True
+    assert account["name"] == "mlflow"
+    assert account["annotations"] == {
+        "iam.gke.io/gcp-service-account": "mlflow-server@example-project.iam.gserviceaccount.com"
+    }
+    # IAM database user, "@" percent-encoded; the proxy listens on loopback.
+    assert values["extraArgs"]["backendStoreUri"] == (
+        "postgresql://mlflow-server%40example-project.iam@127.0.0.1:5432/mlflow"
+    )
+    # No bundled database, and the chart's own (password-based) postgres off.
+    assert values["postgresql"]["enabled"] is False
+    assert values["mysql"]["enabled"] is False
+    assert values["backendStore"]["postgres"]["enabled"] is False
+
+
+def test_mlflow_cloud_sql_proxy_is_a_native_sidecar() -> None:
+    values = _mlflow()
+    assert values.get("extraContainers", []) == []
+    (proxy,) = values["initContainers"]
+    assert proxy["image"] == CLOUD_SQL_PROXY_IMAGE
+    assert proxy["image"].startswith("gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.")
+    assert proxy["image"].rsplit(":", 1)[1].count(".") == 2, "pinned to an exact release"
+    assert proxy["restartPolicy"] == "Always"
+    for arg in ("--auto-iam-authn", "--private-ip", "--structured-logs", "--port=5432"):
+        assert arg in proxy["args"]
+    assert proxy["args"][-1] == "example-project:europe-west4:mlflow"
+    assert proxy["securityContext"]["runAsNonRoot"] is True
+    assert proxy["securityContext"]["allowPrivilegeEscalation"] is False
+    assert proxy["resources"]["requests"]
+
+
+def test_mlflow_public_host_is_allowed() -> None:
+    in_cluster_only = _mlflow()
+    assert "corsAllowedOrigins" not in in_cluster_only
+    values = _mlflow("mlflow.mlops.example.com")
+    assert "mlflow.mlops.example.com" in values["serverAllowedHosts"]
+    assert "mlflow.*.svc.cluster.local" in values["serverAllowedHosts"]
+    assert values["corsAllowedOrigins"] == ["https://mlflow.mlops.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("database_user", "mlflow-server@example-project.iam.gserviceaccount.com"),
+        ("gcp_service_account", "mlflow-server"),
+        ("artifact_bucket", "gs://bucket"),
+        ("sql_instance_connection_name", "mlflow"),
+        ("service_account_name", "MLflow"),
+    ],
+)
+def test_mlflow_values_reject_bad_input(field: str, value: str) -> None:
+    kwargs: dict[str, Any] = {
+        "service_account_name": "mlflow",
+        "gcp_service_account": "mlflow-server@example-project.iam.gserviceaccount.com",
+        "artifact_bucket": "example-project-mlflow-artifacts",
+        "sql_instance_connection_name": "example-project:europe-west4:mlflow",
+        "database": "mlflow",
+        "database_user": "mlflow-server@example-project.iam",
+        field: value,
+    }
+    with pytest.raises(ValueError, match=field):
+        mlflow_values(**kwargs)
