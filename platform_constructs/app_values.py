@@ -94,12 +94,19 @@ def jupyterhub_values(
             },
         },
         "singleuser": {
+            # A dedicated identity: the mesh lets it call the hub's API only,
+            # never /hub/login (see mesh policies in stacks/bootstrap.py).
+            "serviceAccountName": JUPYTER_USER_SERVICE_ACCOUNT,
             "storage": {"type": "dynamic", "capacity": storage_size},
             "profileList": _profiles(gpu),
         },
         "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
     }
     return deep_merge(load_values("jupyterhub.yaml"), computed)
+
+
+#: Kubernetes service account of user servers (created by the bootstrap stack).
+JUPYTER_USER_SERVICE_ACCOUNT = "jupyter-user"
 
 
 def authenticator_config(*, identity_header: str, gateway_principal: str) -> str:

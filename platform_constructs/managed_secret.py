@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_google.secret_manager_secret import (
@@ -30,8 +30,10 @@ class ManagedSecretProps:
     project_id: str
     region: str
     """Replicas stay in the platform's region."""
-    accessors: Sequence[str]
-    """Members granted roles/secretmanager.secretAccessor on this secret only."""
+    accessors: Mapping[str, str]
+    """Members granted roles/secretmanager.secretAccessor on this secret only,
+    keyed by a stable name (the key becomes the construct id: members are
+    often tokens, unknown until apply)."""
     value_shape: Mapping[str, str]
     """The JSON keys the value must have, each with a description. Printed
     in the fill-in command; never a value."""
@@ -61,10 +63,10 @@ class ManagedSecret(Construct):
             },
             annotations={"description": props.description},
         )
-        for member in sorted(set(props.accessors)):
+        for name, member in sorted(props.accessors.items()):
             SecretManagerSecretIamMember(
                 self,
-                f"accessor-{slug(member)}",
+                f"accessor-{slug(name)}",
                 secret_id=self.secret.id,
                 role="roles/secretmanager.secretAccessor",
                 member=member,

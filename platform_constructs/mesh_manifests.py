@@ -168,5 +168,31 @@ def allow_only_from(
     }
 
 
+def deny_principal_except_paths(
+    *,
+    name: str,
+    namespace: str,
+    selector: Mapping[str, str],
+    principal: str,
+    allowed_paths: Sequence[str],
+) -> Manifest:
+    """DENY one mesh identity everything on a workload but a few paths."""
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "selector": {"matchLabels": dict(selector)},
+            "action": "DENY",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": [principal]}}],
+                    "to": [{"operation": {"notPaths": list(allowed_paths)}}],
+                }
+            ],
+        },
+    }
+
+
 def service_account_principal(namespace: str, service_account: str) -> str:
     return f"cluster.local/ns/{namespace}/sa/{service_account}"

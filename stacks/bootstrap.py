@@ -14,12 +14,17 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
+from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1
 from constructs import Construct
 
 from platform_config import AppConfig, PlatformConfig
 from platform_constructs import external_secrets_manifests as eso
 from platform_constructs import mesh_manifests as mesh
-from platform_constructs.app_values import jupyterhub_values, mlflow_values
+from platform_constructs.app_values import (
+    JUPYTER_USER_SERVICE_ACCOUNT,
+    jupyterhub_values,
+    mlflow_values,
+)
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
 from platform_constructs.argocd_values import (
     ARGOCD_SERVER_SERVICE,
@@ -226,6 +231,20 @@ class BootstrapStack(PlatformStack):
             ),
         )
 
+        if config.apps.jupyterhub.enabled:
+            # User servers run as this identity, which the mesh keeps away
+            # from the hub's sign-in handler; no Kubernetes API token mounted.
+            ServiceAccountV1(
+                self,
+                "jupyter-user-service-account",
+                provider=kubernetes,
+                metadata={
+                    "name": JUPYTER_USER_SERVICE_ACCOUNT,
+                    "namespace": ns(config.apps.jupyterhub.namespace or "jupyterhub"),
+                },
+                automount_service_account_token=False,
+            )
+
         # ---- Argo CD, then the Applications it runs
         argocd = release(
             "argo-cd",
@@ -353,6 +372,19 @@ class BootstrapStack(PlatformStack):
                             "to": [{"operation": {"ports": ["8001"]}}],
                         }
                     ],
+                )
+            )
+            # User servers may call the hub's API, but never its sign-in
+            # handler with a forged identity header.
+            policies.append(
+                mesh.deny_principal_except_paths(
+                    name="jupyterhub-hub-users-api-only",
+                    namespace=namespace,
+                    selector={"component": "hub"},
+                    principal=mesh.service_account_principal(
+                        namespace, JUPYTER_USER_SERVICE_ACCOUNT
+                    ),
+                    allowed_paths=["/hub/api/*"],
                 )
             )
         return policies

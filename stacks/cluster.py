@@ -98,7 +98,7 @@ class ClusterStack(PlatformStack):
                 depends_on=[self.gke.cluster],
             ),
         )
-        secret_readers = [self.external_secrets_identity.member]
+        secret_readers = {"external-secrets": self.external_secrets_identity.member}
         self.secrets: dict[str, ManagedSecret] = {}
         if config.gitops.needs_credentials:
             kind = "https" if config.gitops.repo_url.startswith("https://") else "ssh"

@@ -238,6 +238,14 @@ def test_header_trusting_apps_only_accept_the_gateway(synthesized: Synthesized) 
         {"from": [{"source": {"principals": ["cluster.local/ns/istio-ingress/sa/istio-gateway"]}}]}
     ]
     assert "jupyterhub-proxy-from-gateway" in allow
+    users = {o["metadata"]["name"]: o for o in objects}["jupyterhub-hub-users-api-only"]
+    assert users["spec"]["action"] == "DENY"
+    assert users["spec"]["rules"] == [
+        {
+            "from": [{"source": {"principals": ["cluster.local/ns/jupyterhub/sa/jupyter-user"]}}],
+            "to": [{"operation": {"notPaths": ["/hub/api/*"]}}],
+        }
+    ]
 
 
 def test_namespaces_and_injection(synthesized: Synthesized) -> None:
