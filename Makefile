@@ -47,7 +47,7 @@ $(TOOLS)/checkov/.installed: tools/checkov-requirements.txt
 deps: $(VENV)/.synced node_modules/.installed ## Install the pinned toolchain
 
 # ---------------------------------------------------------------- build
-check-config: $(VENV)/.synced ## Validate $$PLATFORM_CONFIG (default config/example.yaml)
+check-config: $(VENV)/.synced ## Validate the config named by PLATFORM_CONFIG (default config/example.yaml)
 	@$(VENV)/bin/python -m platform_config
 
 synth: deps check-config ## Synthesize the stacks into cdktf.out/
