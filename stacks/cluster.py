@@ -200,7 +200,8 @@ class ClusterStack(PlatformStack):
             steps.append("fill the secrets listed in secrets_to_fill")
         if self.mlflow is not None:
             steps.append(
-                "grant MLflow's database user its schema once (README: 'MLflow database grant')"
+                "after bootstrap, grant MLflow's database user its schema once "
+                "(README: 'MLflow database grant')"
             )
         if gke.bastion is not None:
             steps.append("open the IAP tunnel with tunnel_command (keep it open)")
