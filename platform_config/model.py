@@ -491,6 +491,11 @@ class PlatformConfig(StrictModel):
         }
 
     @property
+    def app_namespaces(self) -> dict[str, str]:
+        """Kubernetes namespace of every enabled app, by app name."""
+        return {name: app.namespace or name for name, app in self.apps.enabled().items()}
+
+    @property
     def argocd_host(self) -> str:
         return f"argocd.{self.domain}"
 

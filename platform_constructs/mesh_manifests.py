@@ -92,6 +92,26 @@ def iap_request_authentication(
     }
 
 
+def _authorization_policy(
+    *,
+    name: str,
+    namespace: str,
+    selector: Mapping[str, str],
+    action: str,
+    rules: Sequence[Mapping[str, Any]],
+) -> Manifest:
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "selector": {"matchLabels": dict(selector)},
+            "action": action,
+            "rules": [dict(rule) for rule in rules],
+        },
+    }
+
+
 def iap_audience_prefix(project_number: str) -> str:
     return f"/projects/{project_number}/global/backendServices/*"
 
@@ -106,30 +126,27 @@ def require_iap(
     project's IAP). The health check path is exempt from both.
     """
     not_health = {"operation": {"notPaths": [HEALTH_CHECK_PATH]}}
-    return {
-        "apiVersion": "security.istio.io/v1",
-        "kind": "AuthorizationPolicy",
-        "metadata": _meta(name, namespace),
-        "spec": {
-            "selector": {"matchLabels": dict(selector)},
-            "action": "DENY",
-            "rules": [
-                {
-                    "from": [{"source": {"notRequestPrincipals": [f"{IAP_ISSUER}/*"]}}],
-                    "to": [not_health],
-                },
-                {
-                    "to": [not_health],
-                    "when": [
-                        {
-                            "key": "request.auth.audiences",
-                            "notValues": [iap_audience_prefix(project_number)],
-                        }
-                    ],
-                },
-            ],
-        },
-    }
+    return _authorization_policy(
+        name=name,
+        namespace=namespace,
+        selector=selector,
+        action="DENY",
+        rules=[
+            {
+                "from": [{"source": {"notRequestPrincipals": [f"{IAP_ISSUER}/*"]}}],
+                "to": [not_health],
+            },
+            {
+                "to": [not_health],
+                "when": [
+                    {
+                        "key": "request.auth.audiences",
+                        "notValues": [iap_audience_prefix(project_number)],
+                    }
+                ],
+            },
+        ],
+    )
 
 
 def strict_mtls(*, namespace: str) -> Manifest:
@@ -156,16 +173,13 @@ def allow_only_from(
     rule: dict[str, Any] = {"from": [{"source": {"principals": list(principals)}}]}
     if ports:
         rule["to"] = [{"operation": {"ports": [str(p) for p in ports]}}]
-    return {
-        "apiVersion": "security.istio.io/v1",
-        "kind": "AuthorizationPolicy",
-        "metadata": _meta(name, namespace),
-        "spec": {
-            "selector": {"matchLabels": dict(selector)},
-            "action": "ALLOW",
-            "rules": [rule, *[dict(r) for r in extra_rules]],
-        },
-    }
+    return _authorization_policy(
+        name=name,
+        namespace=namespace,
+        selector=selector,
+        action="ALLOW",
+        rules=[rule, *extra_rules],
+    )
 
 
 def deny_principal_except_paths(
@@ -177,21 +191,18 @@ def deny_principal_except_paths(
     allowed_paths: Sequence[str],
 ) -> Manifest:
     """DENY one mesh identity everything on a workload but a few paths."""
-    return {
-        "apiVersion": "security.istio.io/v1",
-        "kind": "AuthorizationPolicy",
-        "metadata": _meta(name, namespace),
-        "spec": {
-            "selector": {"matchLabels": dict(selector)},
-            "action": "DENY",
-            "rules": [
-                {
-                    "from": [{"source": {"principals": [principal]}}],
-                    "to": [{"operation": {"notPaths": list(allowed_paths)}}],
-                }
-            ],
-        },
-    }
+    return _authorization_policy(
+        name=name,
+        namespace=namespace,
+        selector=selector,
+        action="DENY",
+        rules=[
+            {
+                "from": [{"source": {"principals": [principal]}}],
+                "to": [{"operation": {"notPaths": list(allowed_paths)}}],
+            }
+        ],
+    )
 
 
 def service_account_principal(namespace: str, service_account: str) -> str:

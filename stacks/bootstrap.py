@@ -88,9 +88,8 @@ class BootstrapStack(PlatformStack):
         apps = config.apps.enabled()
 
         # ---- namespaces: sidecars wherever the gateway or apps talk mTLS
-        injected = {GATEWAY_NAMESPACE, ARGOCD_NAMESPACE} | {
-            app.namespace or name for name, app in apps.items()
-        }
+        app_namespaces = config.app_namespaces
+        injected = {GATEWAY_NAMESPACE, ARGOCD_NAMESPACE} | set(app_namespaces.values())
         namespaces = {
             name: NamespaceV1(
                 self,
@@ -240,7 +239,7 @@ class BootstrapStack(PlatformStack):
                 provider=kubernetes,
                 metadata={
                     "name": JUPYTER_USER_SERVICE_ACCOUNT,
-                    "namespace": ns(config.apps.jupyterhub.namespace or "jupyterhub"),
+                    "namespace": ns(app_namespaces["jupyterhub"]),
                 },
                 automount_service_account_token=False,
             )
@@ -271,7 +270,7 @@ class BootstrapStack(PlatformStack):
                 f"app-{name}",
                 props=ArgoAppProps(
                     name=name,
-                    destination_namespace=app.namespace or name,
+                    destination_namespace=app_namespaces[name],
                     source=HelmChartSource(
                         repo_url=app.chart_repo,
                         chart=app.chart,
@@ -280,7 +279,7 @@ class BootstrapStack(PlatformStack):
                     ),
                     argocd_namespace=ARGOCD_NAMESPACE,
                     provider=helm,
-                    depends_on=[*app_dependencies, namespaces[app.namespace or name]],
+                    depends_on=[*app_dependencies, namespaces[app_namespaces[name]]],
                 ),
             )
         ArgoApp(
@@ -308,7 +307,7 @@ class BootstrapStack(PlatformStack):
         }
         for name, app in apps.items():
             routes[config.app_hosts[name]] = RouteTarget(
-                service=app.service, namespace=app.namespace or name, port=app.service_port
+                service=app.service, namespace=app_namespaces[name], port=app.service_port
             )
         project = DataGoogleProject(self, "project", project_id=config.project_id)
         IapIngress(
@@ -344,9 +343,7 @@ class BootstrapStack(PlatformStack):
     def _mesh_policies(config: PlatformConfig, apps: dict[str, AppConfig]) -> list[mesh.Manifest]:
         policies = [
             mesh.strict_mtls(namespace=namespace)
-            for namespace in sorted(
-                {ARGOCD_NAMESPACE} | {a.namespace or n for n, a in apps.items()}
-            )
+            for namespace in sorted({ARGOCD_NAMESPACE} | set(config.app_namespaces.values()))
         ]
         policies.append(
             mesh.allow_only_from(
@@ -357,7 +354,7 @@ class BootstrapStack(PlatformStack):
             )
         )
         if config.apps.jupyterhub.enabled:
-            namespace = config.apps.jupyterhub.namespace or "jupyterhub"
+            namespace = config.app_namespaces["jupyterhub"]
             policies.append(
                 mesh.allow_only_from(
                     name="jupyterhub-proxy-from-gateway",
