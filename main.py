@@ -22,6 +22,9 @@ def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
     os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
+    from platform_constructs import provider_imports
+
+    provider_imports.install()  # before any provider package is imported
     from cdktf import App
 
     from stacks.bootstrap import BootstrapStack

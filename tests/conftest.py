@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from platform_constructs import provider_imports
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 STACK_NAMES = ("network", "cluster", "bootstrap")
@@ -27,6 +29,8 @@ STACK_NAMES = ("network", "cluster", "bootstrap")
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
+# Every test module imports providers the way the app does (see main.py).
+provider_imports.install()
 
 Json = dict[str, Any]
 
