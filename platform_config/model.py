@@ -166,6 +166,27 @@ def _check_cidr(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_check_cidr)]
 
 
+def _at_least(prefix_length: int, why: str) -> AfterValidator:
+    """A CIDR block of /<prefix_length> or larger (for a valid Cidr only)."""
+
+    def check(value: str) -> str:
+        network = ipaddress.IPv4Network(value)
+        if network.prefixlen > prefix_length:
+            raise ValueError(
+                f"{value!r} is a /{network.prefixlen}: {why} needs a /{prefix_length} or "
+                f"larger range (prefix length at most {prefix_length}, "
+                f"such as {network.supernet(new_prefix=prefix_length)})"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+#: Private Services Access: Google allocates Cloud SQL's private IPs from this
+#: peered range and requires at least a /24.
+PrivateServicesCidr = Annotated[Cidr, _at_least(24, "Private Services Access (Cloud SQL)")]
+
+
 def field_error(path: str, message: str) -> ValueError:
     """An error raised by a model validator that belongs to one of its fields.
 
@@ -216,8 +237,8 @@ class NetworkConfig(StrictModel):
     subnet_cidr: Cidr = "10.10.0.0/20"
     pods_cidr: Cidr = "10.16.0.0/14"
     services_cidr: Cidr = "10.20.0.0/20"
-    private_services_cidr: Cidr = "10.30.0.0/20"
-    """Peered range for Google-managed services (Cloud SQL private IP)."""
+    private_services_cidr: PrivateServicesCidr = "10.30.0.0/20"
+    """Peered range for Google-managed services (Cloud SQL private IP): a /24 or larger."""
 
     @model_validator(mode="after")
     def _ranges_do_not_overlap(self) -> NetworkConfig:

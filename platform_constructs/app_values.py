@@ -1,8 +1,9 @@
 """Computed Helm values of the apps Argo CD runs: JupyterHub and MLflow.
 
 Pure Python (no cdktf import). Each function returns the FULL values of its
-chart: the static helm-values/<chart>.yaml with the computed part merged over
-it. Both results pass `chart_values_problems` for their chart (tested).
+chart: the static values file (the app's `values_file` in helm-values/,
+by default <chart>.yaml) with the computed part merged over it. Both results
+pass `chart_values_problems` for their chart with the default files (tested).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ _GSA_SUFFIX = ".gserviceaccount.com"
 
 def jupyterhub_values(
     *,
+    values_file: str,
     admin_users: Sequence[str],
     storage_size: str,
     cull_idle_minutes: int,
@@ -49,6 +51,8 @@ def jupyterhub_values(
 ) -> dict[str, Any]:
     """Full zero-to-jupyterhub 4.4.0 values.
 
+    - values_file: the static values in helm-values/ (apps.jupyterhub.values_file,
+      "jupyterhub.yaml" by default); the computed part is merged over them.
     - admin_users: emails of JupyterHub admins (as IAP reports them).
     - storage_size: per-user home volume, a Kubernetes quantity ("10Gi").
     - cull_idle_minutes: stop a server after this long without activity.
@@ -102,7 +106,7 @@ def jupyterhub_values(
         },
         "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
     }
-    return deep_merge(load_values("jupyterhub.yaml"), computed)
+    return deep_merge(load_values(values_file), computed)
 
 
 #: Kubernetes service account of user servers (created by the bootstrap stack).
@@ -234,6 +238,7 @@ def _checked_email(value: str) -> str:
 
 def mlflow_values(
     *,
+    values_file: str,
     service_account_name: str,
     gcp_service_account: str,
     artifact_bucket: str,
@@ -244,6 +249,8 @@ def mlflow_values(
 ) -> dict[str, Any]:
     """Full community-charts/mlflow 1.11.5 values.
 
+    - values_file: the static values in helm-values/ (apps.mlflow.values_file,
+      "mlflow.yaml" by default); the computed part is merged over them.
     - service_account_name: Kubernetes service account the chart creates.
     - gcp_service_account: Google service account email it impersonates
       through Workload Identity (bucket and Cloud SQL access).
@@ -288,7 +295,7 @@ def mlflow_values(
             f"{_GSA_SUFFIX!r}, got {database_user!r}"
         )
 
-    static = load_values("mlflow.yaml")
+    static = load_values(values_file)
     # user@ in a URL: the "@" of the IAM user name must be percent-encoded.
     backend_store_uri = (
         f"postgresql://{quote(database_user, safe='')}@127.0.0.1:{CLOUD_SQL_PROXY_PORT}/"

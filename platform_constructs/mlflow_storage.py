@@ -77,6 +77,9 @@ class MlflowStorage(Construct):
         super().__init__(scope, id_)
         if props.disk_size_gb < 10:
             raise ValueError("MlflowStorage: disk_size_gb must be at least 10")
+        #: The Kubernetes service account that may act as `identity`: MLflow
+        #: must run as exactly this account, in exactly this namespace.
+        self.kubernetes_service_account = props.kubernetes_service_account
         self.identity = ServiceIdentity(
             self,
             "identity",

@@ -50,7 +50,7 @@ from platform_constructs.iap_ingress import (
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
 from platform_constructs.mlflow_storage import DATABASE_NAME
 from stacks.base import PlatformStack
-from stacks.cluster import EXTERNAL_SECRETS_KSA, MLFLOW_KSA, ClusterStack
+from stacks.cluster import EXTERNAL_SECRETS_KSA, ClusterStack
 from stacks.network import NetworkStack
 
 ISTIO_NAMESPACE = "istio-system"
@@ -394,6 +394,7 @@ class BootstrapStack(PlatformStack):
             hub = config.apps.jupyterhub
             gpu_pool = next((p for p in config.cluster.node_pools if p.gpu is not None), None)
             return jupyterhub_values(
+                values_file=hub.values_file,
                 admin_users=hub.admin_users,
                 storage_size=hub.storage_size,
                 cull_idle_minutes=hub.cull_idle_minutes,
@@ -404,7 +405,9 @@ class BootstrapStack(PlatformStack):
         if name == "mlflow" and cluster.mlflow is not None:
             storage = cluster.mlflow
             return mlflow_values(
-                service_account_name=MLFLOW_KSA.name,
+                values_file=config.apps.mlflow.values_file,
+                # The account Workload Identity trusts, in the app's namespace.
+                service_account_name=storage.kubernetes_service_account.name,
                 gcp_service_account=storage.identity.email_address,
                 artifact_bucket=storage.bucket_name,
                 sql_instance_connection_name=storage.instance_connection_name,

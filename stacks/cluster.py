@@ -29,7 +29,20 @@ from stacks.network import NetworkStack
 EXTERNAL_SECRETS_KSA = KubernetesServiceAccountRef(
     namespace="external-secrets", name="external-secrets"
 )
-MLFLOW_KSA = KubernetesServiceAccountRef(namespace="mlflow", name="mlflow")
+#: The service account MLflow's chart creates (serviceAccount.name).
+MLFLOW_SERVICE_ACCOUNT = "mlflow"
+
+
+def mlflow_service_account(config: PlatformConfig) -> KubernetesServiceAccountRef:
+    """MLflow's Kubernetes service account, in the namespace Argo CD deploys MLflow into.
+
+    Derived here once: the Workload Identity binding (this stack) and the
+    chart's service account (bootstrap, via MlflowStorage) both use it.
+    """
+    return KubernetesServiceAccountRef(
+        namespace=config.app_namespaces["mlflow"], name=MLFLOW_SERVICE_ACCOUNT
+    )
+
 
 #: Secret Manager secret ids (per environment) and the JSON each one holds.
 REPO_CREDENTIALS_SHAPES = {
@@ -155,7 +168,7 @@ class ClusterStack(PlatformStack):
                     project_id=config.project_id,
                     region=config.region,
                     private_network_id=network.private_services.connection.network,
-                    kubernetes_service_account=MLFLOW_KSA,
+                    kubernetes_service_account=mlflow_service_account(config),
                     tier=config.apps.mlflow.database.tier,
                     high_availability=config.apps.mlflow.database.high_availability,
                     disk_size_gb=config.apps.mlflow.database.disk_size_gb,

@@ -72,6 +72,18 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
         "overlaps",
     ),
     (
+        "private services range smaller than a /24",
+        _set("network.private_services_cidr", "10.30.0.0/28"),
+        "network.private_services_cidr",
+        "needs a /24 or larger range (prefix length at most 24, such as 10.30.0.0/24)",
+    ),
+    (
+        "private services range a /25",
+        _set("network.private_services_cidr", "10.30.0.128/25"),
+        "network.private_services_cidr",
+        "is a /25",
+    ),
+    (
         "services overlap pods",
         _set("network.services_cidr", "10.17.0.0/20"),
         "network.services_cidr",
@@ -186,6 +198,13 @@ def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "config" / "example.yaml")
     assert config.cluster.control_plane_access == "dns"
     assert config.cluster.deletion_protection is True
+
+
+@pytest.mark.parametrize("cidr", ["10.30.0.0/24", "10.30.0.0/20", "10.32.0.0/16"])
+def test_private_services_range_of_a_slash_24_or_larger_is_valid(cidr: str) -> None:
+    data = example_data()
+    data["network"]["private_services_cidr"] = cidr
+    assert parse_config(data).network.private_services_cidr == cidr
 
 
 def test_secure_defaults_for_everything_optional() -> None:

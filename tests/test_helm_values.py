@@ -14,6 +14,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
 from platform_constructs import helm_values
 from platform_constructs.app_values import (
@@ -47,8 +48,11 @@ GATEWAY_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-gateway"
 IDENTITY_HEADER = "x-iap-user-email"
 
 
-def _jupyterhub(gpu: tuple[str, int] | None = None) -> dict[str, Any]:
+def _jupyterhub(
+    gpu: tuple[str, int] | None = None, values_file: str = "jupyterhub.yaml"
+) -> dict[str, Any]:
     return jupyterhub_values(
+        values_file=values_file,
         admin_users=["Admin@Example.com", "ops@example.com"],
         storage_size="20Gi",
         cull_idle_minutes=45,
@@ -58,8 +62,9 @@ def _jupyterhub(gpu: tuple[str, int] | None = None) -> dict[str, Any]:
     )
 
 
-def _mlflow(public_host: str | None = None) -> dict[str, Any]:
+def _mlflow(public_host: str | None = None, values_file: str = "mlflow.yaml") -> dict[str, Any]:
     return mlflow_values(
+        values_file=values_file,
         service_account_name="mlflow",
         gcp_service_account="mlflow-server@example-project.iam.gserviceaccount.com",
         artifact_bucket="example-project-mlflow-artifacts",
@@ -315,6 +320,7 @@ def test_jupyterhub_profiles_gpu() -> None:
 )
 def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
     kwargs: dict[str, Any] = {
+        "values_file": "jupyterhub.yaml",
         "admin_users": ["a@example.com"],
         "storage_size": "10Gi",
         "cull_idle_minutes": 60,
@@ -510,6 +516,7 @@ def test_mlflow_public_host_is_allowed() -> None:
 )
 def test_mlflow_values_reject_bad_input(field: str, value: str) -> None:
     kwargs: dict[str, Any] = {
+        "values_file": "mlflow.yaml",
         "service_account_name": "mlflow",
         "gcp_service_account": "mlflow-server@example-project.iam.gserviceaccount.com",
         "artifact_bucket": "example-project-mlflow-artifacts",
@@ -520,3 +527,54 @@ def test_mlflow_values_reject_bad_input(field: str, value: str) -> None:
     }
     with pytest.raises(ValueError, match=field):
         mlflow_values(**kwargs)
+
+
+# --- values_file: the built-ins read the file the config names -----------------------
+
+
+@pytest.fixture
+def team_values_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """helm-values/ with a copy of each built-in's file under another name,
+    changed in one key, so a test can tell which file the values came from."""
+    for name in ("jupyterhub.yaml", "mlflow.yaml"):
+        (tmp_path / name).write_text((HELM_VALUES_DIR / name).read_text())
+    jupyterhub = load_values("jupyterhub.yaml")
+    jupyterhub["singleuser"]["defaultUrl"] = "/tree"
+    (tmp_path / "team-jupyterhub.yaml").write_text(yaml.safe_dump(jupyterhub))
+    mlflow = load_values("mlflow.yaml")
+    mlflow["resources"]["limits"]["memory"] = "8Gi"
+    (tmp_path / "team-mlflow.yaml").write_text(yaml.safe_dump(mlflow))
+    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
+    return tmp_path
+
+
+def test_jupyterhub_values_come_from_the_named_values_file(team_values_dir: Path) -> None:
+    default = _jupyterhub()
+    assert default["singleuser"]["defaultUrl"] == "/lab"
+    values = _jupyterhub(values_file="team-jupyterhub.yaml")
+    assert values["singleuser"]["defaultUrl"] == "/tree"
+    # The computed part is still merged over the other file ...
+    assert values["hub"]["extraConfig"][AUTHENTICATOR_CONFIG_KEY]
+    assert values["singleuser"]["storage"] == {"type": "dynamic", "capacity": "20Gi"}
+    # ... and the result is still checked against the chart.
+    assert chart_values_problems("jupyterhub", values) == []
+
+
+def test_mlflow_values_come_from_the_named_values_file(team_values_dir: Path) -> None:
+    assert _mlflow()["resources"]["limits"]["memory"] == "2Gi"
+    values = _mlflow(values_file="team-mlflow.yaml")
+    assert values["resources"]["limits"]["memory"] == "8Gi"
+    assert values["serviceAccount"]["name"] == "mlflow"
+    assert values["initContainers"][0]["image"] == CLOUD_SQL_PROXY_IMAGE
+    assert chart_values_problems("mlflow", values) == []
+
+
+def test_a_misspelt_key_in_the_named_values_file_reaches_the_chart_check(
+    team_values_dir: Path,
+) -> None:
+    """The named file really is what gets merged: its typo shows up in the result."""
+    (team_values_dir / "typo-jupyterhub.yaml").write_text("singleuser:\n  defaultUlr: /tree\n")
+    values = _jupyterhub(values_file="typo-jupyterhub.yaml")
+    assert "jupyterhub: singleuser.defaultUlr: not a key of the chart" in (
+        chart_values_problems("jupyterhub", values)
+    )
