@@ -11,8 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +71,17 @@ def bastion_data() -> Json:
 VARIANTS: dict[str, Callable[[], Json]] = {"example": example_data, "bastion": bastion_data}
 
 
+CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".tools" / "checkov" / "bin" / "checkov"))
+
+
 class Synthesized:
     """The synthesized stacks of every variant."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        #: checkov over `root`, started as soon as the stacks exist so that it
+        #: runs on the second core while the other tests run (tests/test_checkov.py).
+        self.checkov: subprocess.Popen[str] | None = None
 
     def stack_file(self, variant: str, stack: str) -> Path:
         return self.root / variant / "stacks" / stack / "cdk.tf.json"
@@ -96,12 +103,41 @@ def synthesize(data: Json, outdir: Path) -> None:
     app.synth()  # type: ignore[attr-defined]
 
 
+def checkov_command(directory: Path) -> list[str]:
+    return [
+        str(CHECKOV),
+        "--directory",
+        str(directory),
+        "--framework",
+        "terraform_json",
+        "--skip-download",
+        "--config-file",
+        str(ROOT / ".checkov.yaml"),
+        "--output",
+        "json",
+        "--compact",
+    ]
+
+
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     root = tmp_path_factory.mktemp("synth")
     for name, make_data in VARIANTS.items():
         synthesize(make_data(), root / name)
-    return Synthesized(root)
+    result = Synthesized(root)
+    if CHECKOV.exists():
+        result.checkov = subprocess.Popen(
+            checkov_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    yield result
+    if result.checkov is not None and result.checkov.poll() is None:
+        result.checkov.kill()  # a session that did not run the checkov test
+        result.checkov.communicate()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The checkov test last: it waits for the background scan, so let it run meanwhile."""
+    items.sort(key=lambda item: item.path.name == "test_checkov.py")
 
 
 def resources(stack: Json, kind: str) -> dict[str, Json]:
