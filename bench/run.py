@@ -39,7 +39,7 @@ STACKS = ("network", "cluster", "bootstrap")
 SAMPLE_SECONDS = 0.05
 MB = 1024 * 1024
 
-# Targets (DESIGN.md, "Quality bars").
+# Targets: the project's quality bars (see bench/README.md).
 SYNTH_OVER_FLOOR_MAX = 1.15
 MAKE_TEST_OVER_SYNTH_MAX = 3.0
 PEAK_RSS_MAX_MB = 1300.0

@@ -42,7 +42,8 @@ ARGO_CD = ChartRef(
     values_file="argo-cd.yaml",
 )
 #: Applications live in their own chart: argo-cd templates its CRDs, so a CR
-#: in the same release fails on a fresh cluster (FIELD-NOTES).
+#: in the same release fails on a fresh cluster (Helm validates every manifest
+#: against the API before the CRD exists: "no matches for kind Application").
 ARGOCD_APPS = ChartRef(
     repository="https://argoproj.github.io/argo-helm",
     chart="argocd-apps",
