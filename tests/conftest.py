@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -160,3 +161,27 @@ def snapshot_json(snapshot: Any) -> Any:
     from syrupy.extensions.json import JSONSnapshotExtension
 
     return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.fixture
+def team_values_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """helm-values/ plus a team copy of each built-in's file, changed in one key.
+
+    team-jupyterhub.yaml sets singleuser.defaultUrl to /tree and team-mlflow.yaml
+    resources.limits.memory to 8Gi, so a test can tell which file was read.
+    Both the config (file exists?) and the values loader see this directory.
+    """
+    from platform_config import model
+    from platform_constructs import helm_values
+
+    for source in helm_values.HELM_VALUES_DIR.glob("*.yaml"):
+        shutil.copy(source, tmp_path / source.name)
+    jupyterhub = helm_values.load_values("jupyterhub.yaml")
+    jupyterhub["singleuser"]["defaultUrl"] = "/tree"
+    (tmp_path / "team-jupyterhub.yaml").write_text(yaml.safe_dump(jupyterhub))
+    mlflow = helm_values.load_values("mlflow.yaml")
+    mlflow["resources"]["limits"]["memory"] = "8Gi"
+    (tmp_path / "team-mlflow.yaml").write_text(yaml.safe_dump(mlflow))
+    monkeypatch.setattr(model, "HELM_VALUES_DIR", tmp_path)
+    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
+    return tmp_path

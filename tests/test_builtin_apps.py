@@ -10,16 +10,13 @@ calls for every app.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
 
-from platform_config import PlatformConfig, model, parse_config
-from platform_constructs import helm_values
-from platform_constructs.helm_values import HELM_VALUES_DIR, chart_values_problems, load_values
+from platform_config import PlatformConfig, parse_config
+from platform_constructs.helm_values import chart_values_problems
 from tests.conftest import Json, example_data
 
 if TYPE_CHECKING:
@@ -58,23 +55,6 @@ def _app_values(config: PlatformConfig, name: str, cluster: ClusterStack) -> dic
 # --- values_file -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def team_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """helm-values/ plus a team copy of each built-in's file, changed in one key."""
-    for source in HELM_VALUES_DIR.glob("*.yaml"):
-        shutil.copy(source, tmp_path / source.name)
-    jupyterhub = load_values("jupyterhub.yaml")
-    jupyterhub["singleuser"]["defaultUrl"] = "/tree"
-    (tmp_path / "team-jupyterhub.yaml").write_text(yaml.safe_dump(jupyterhub))
-    mlflow = load_values("mlflow.yaml")
-    mlflow["resources"]["limits"]["memory"] = "8Gi"
-    (tmp_path / "team-mlflow.yaml").write_text(yaml.safe_dump(mlflow))
-    # The config checks that the file exists; the app values read it.
-    monkeypatch.setattr(model, "HELM_VALUES_DIR", tmp_path)
-    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
-    return tmp_path
-
-
 def test_builtin_apps_default_to_their_own_values_file() -> None:
     config = _config({})
     assert config.apps.jupyterhub.values_file == "jupyterhub.yaml"
@@ -84,7 +64,7 @@ def test_builtin_apps_default_to_their_own_values_file() -> None:
     assert _app_values(config, "mlflow", cluster)["resources"]["limits"]["memory"] == "2Gi"
 
 
-def test_builtin_apps_use_the_values_file_the_config_names(team_values: Path) -> None:
+def test_builtin_apps_use_the_values_file_the_config_names(team_values_dir: Path) -> None:
     config = _config(
         {
             "jupyterhub": {"values_file": "team-jupyterhub.yaml"},

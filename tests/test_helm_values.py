@@ -14,7 +14,6 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-import yaml
 
 from platform_constructs import helm_values
 from platform_constructs.app_values import (
@@ -530,22 +529,6 @@ def test_mlflow_values_reject_bad_input(field: str, value: str) -> None:
 
 
 # --- values_file: the built-ins read the file the config names -----------------------
-
-
-@pytest.fixture
-def team_values_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """helm-values/ with a copy of each built-in's file under another name,
-    changed in one key, so a test can tell which file the values came from."""
-    for name in ("jupyterhub.yaml", "mlflow.yaml"):
-        (tmp_path / name).write_text((HELM_VALUES_DIR / name).read_text())
-    jupyterhub = load_values("jupyterhub.yaml")
-    jupyterhub["singleuser"]["defaultUrl"] = "/tree"
-    (tmp_path / "team-jupyterhub.yaml").write_text(yaml.safe_dump(jupyterhub))
-    mlflow = load_values("mlflow.yaml")
-    mlflow["resources"]["limits"]["memory"] = "8Gi"
-    (tmp_path / "team-mlflow.yaml").write_text(yaml.safe_dump(mlflow))
-    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
-    return tmp_path
 
 
 def test_jupyterhub_values_come_from_the_named_values_file(team_values_dir: Path) -> None:
