@@ -81,10 +81,24 @@ class _LazyProviderFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+def jsii_imports_types_on_demand() -> bool:
+    """Whether this jsii runtime can import a type's submodule when it meets the type."""
+    from jsii import _reference_map
+
+    return hasattr(_reference_map, "_submodule_fqn_map") and hasattr(
+        _reference_map, "_try_import_type_module"
+    )
+
+
 def install() -> None:
     """Make later provider imports lazy. Call before importing any provider.
 
     Idempotent. A provider package that is already imported stays as it is.
+    With a jsii runtime that cannot import types on demand (older than 1.142)
+    nothing changes: the packages keep importing everything, as they would
+    without this module.
     """
-    if not any(isinstance(finder, _LazyProviderFinder) for finder in sys.meta_path):
+    if any(isinstance(finder, _LazyProviderFinder) for finder in sys.meta_path):
+        return
+    if jsii_imports_types_on_demand():
         sys.meta_path.insert(0, _LazyProviderFinder())

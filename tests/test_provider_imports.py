@@ -18,6 +18,7 @@ from platform_constructs.provider_imports import (
     _SUBMODULE_IMPORT,
     LAZY_PACKAGES,
     install,
+    jsii_imports_types_on_demand,
     jsii_submodule_name,
 )
 from tests.conftest import Synthesized
@@ -87,3 +88,8 @@ def test_install_is_idempotent() -> None:
     before = list(sys.meta_path)
     install()
     assert sys.meta_path == before
+
+
+def test_the_pinned_jsii_imports_types_on_demand() -> None:
+    """Without it install() would leave the eager imports alone (and the tests above fail)."""
+    assert jsii_imports_types_on_demand()
