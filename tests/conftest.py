@@ -75,6 +75,26 @@ VARIANTS: dict[str, Callable[[], Json]] = {"example": example_data, "bastion": b
 CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".tools" / "checkov" / "bin" / "checkov"))
 
 
+class BackgroundCommand:
+    """A command running while the tests run; its output goes to files, never a full pipe."""
+
+    def __init__(self, command: list[str], output_dir: Path) -> None:
+        self.stdout = output_dir / "stdout"
+        self.stderr = output_dir / "stderr"
+        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
+            self.process = subprocess.Popen(command, stdout=out, stderr=err)
+
+    def output(self, timeout: float) -> tuple[str, str]:
+        """Wait for it to end: (stdout, stderr)."""
+        self.process.wait(timeout=timeout)
+        return self.stdout.read_text(), self.stderr.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 class Synthesized:
     """The synthesized stacks of every variant."""
 
@@ -82,7 +102,7 @@ class Synthesized:
         self.root = root
         #: checkov over `root`, started as soon as the stacks exist so that it
         #: runs on the second core while the other tests run (tests/test_checkov.py).
-        self.checkov: subprocess.Popen[str] | None = None
+        self.checkov: BackgroundCommand | None = None
 
     def stack_file(self, variant: str, stack: str) -> Path:
         return self.root / variant / "stacks" / stack / "cdk.tf.json"
@@ -127,13 +147,12 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         synthesize(make_data(), root / name)
     result = Synthesized(root)
     if CHECKOV.exists():
-        result.checkov = subprocess.Popen(
-            checkov_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        result.checkov = BackgroundCommand(
+            checkov_command(root), tmp_path_factory.mktemp("checkov")
         )
     yield result
-    if result.checkov is not None and result.checkov.poll() is None:
-        result.checkov.kill()  # a session that did not run the checkov test
-        result.checkov.communicate()
+    if result.checkov is not None:
+        result.checkov.stop()  # still running if the session skipped the checkov test
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

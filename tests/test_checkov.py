@@ -18,7 +18,7 @@ TIMEOUT_SECONDS = 900
 def test_checkov_reports_no_failed_check(synthesized: Synthesized) -> None:
     assert CHECKOV.exists(), f"{CHECKOV} missing: run `make test`, which installs it"
     assert synthesized.checkov is not None  # started by the session fixture
-    stdout, stderr = synthesized.checkov.communicate(timeout=TIMEOUT_SECONDS)
+    stdout, stderr = synthesized.checkov.output(timeout=TIMEOUT_SECONDS)
     assert stdout.strip(), stderr
     reports = json.loads(stdout)
     reports = reports if isinstance(reports, list) else [reports]
