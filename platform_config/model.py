@@ -30,6 +30,10 @@ RESERVED_HOSTS = frozenset({"argocd"})
 
 #: Google-managed SSL certificates accept at most this many domains.
 MAX_CERTIFICATE_DOMAINS = 100
+#: GKE cluster names (<cluster.name>-<environment>-gke) have at most 40 characters.
+MAX_GKE_CLUSTER_NAME = 40
+#: GCS bucket names (MLflow's <project_id>-<environment>-mlflow-artifacts): at most 63.
+MAX_BUCKET_NAME = 63
 
 
 class StrictModel(BaseModel):
@@ -365,12 +369,16 @@ ChartRepo = Annotated[
 ]
 
 
+ChartName = Annotated[str, _pattern(r"[a-z0-9][a-z0-9._-]*", "a chart name")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
 class AppConfig(StrictModel):
     """A Helm chart that Argo CD runs at <host>.<domain> behind IAP."""
 
     enabled: bool = True
     chart_repo: ChartRepo
-    chart: Annotated[str, _pattern(r"[a-z0-9][a-z0-9._-]*", "a chart name")]
+    chart: ChartName
     chart_version: ChartVersion
     values_file: ValuesFile
     host: DnsLabel | None = None
@@ -379,16 +387,16 @@ class AppConfig(StrictModel):
     """Defaults to the app's key."""
     service: DnsLabel
     """The chart's Service that the gateway routes to."""
-    service_port: int = Field(ge=1, le=65535)
+    service_port: Port
 
 
 class JupyterHubConfig(AppConfig):
     chart_repo: ChartRepo = "https://hub.jupyter.org/helm-chart/"
-    chart: str = "jupyterhub"
+    chart: ChartName = "jupyterhub"
     chart_version: ChartVersion = "4.4.0"
     values_file: ValuesFile = "jupyterhub.yaml"
     service: DnsLabel = "proxy-public"
-    service_port: int = 80
+    service_port: Port = 80
     storage_size: KubernetesQuantity = "10Gi"
     """Per-user persistent volume."""
     admin_users: Annotated[list[Email], AfterValidator(_unique)] = Field(default_factory=list)
@@ -407,11 +415,11 @@ class MlflowDatabaseConfig(StrictModel):
 
 class MlflowConfig(AppConfig):
     chart_repo: ChartRepo = "https://community-charts.github.io/helm-charts"
-    chart: str = "mlflow"
+    chart: ChartName = "mlflow"
     chart_version: ChartVersion = "1.11.5"
     values_file: ValuesFile = "mlflow.yaml"
     service: DnsLabel = "mlflow"
-    service_port: int = 80
+    service_port: Port = 80
     database: MlflowDatabaseConfig = MlflowDatabaseConfig()
     artifact_retention_days: int | None = Field(default=None, ge=1)
     """Delete noncurrent artifact versions after this many days (None keeps them)."""
@@ -485,6 +493,22 @@ class PlatformConfig(StrictModel):
                     f"apps.{name}.host", f"{host!r} is already used by apps.{hosts[host]}"
                 )
             hosts[host] = name
+        gke_name = self.name("gke")
+        if len(gke_name) > MAX_GKE_CLUSTER_NAME:
+            raise field_error(
+                "cluster.name",
+                f"names the GKE cluster {gke_name!r} ({len(gke_name)} characters) together "
+                f"with environment {self.environment!r}; GKE allows at most "
+                f"{MAX_GKE_CLUSTER_NAME}, so cluster.name and environment may have at most "
+                f"{MAX_GKE_CLUSTER_NAME - len('--gke')} characters together",
+            )
+        if self.apps.mlflow.enabled and len(self.mlflow_bucket_name) > MAX_BUCKET_NAME:
+            raise field_error(
+                "environment",
+                f"makes MLflow's artifact bucket name {self.mlflow_bucket_name!r} "
+                f"{len(self.mlflow_bucket_name)} characters long; GCS allows at most "
+                f"{MAX_BUCKET_NAME}: use a shorter environment",
+            )
         if len(self.certificate_domains) > MAX_CERTIFICATE_DOMAINS:
             raise field_error(
                 "apps",
@@ -529,6 +553,11 @@ class PlatformConfig(StrictModel):
     def needs_private_services(self) -> bool:
         """Cloud SQL (MLflow's backend store) needs private services access."""
         return self.apps.mlflow.enabled
+
+    @property
+    def mlflow_bucket_name(self) -> str:
+        """MLflow's artifact bucket (GCS names are global: the project id makes it unique)."""
+        return f"{self.project_id}-{self.environment}-mlflow-artifacts"
 
     def name(self, suffix: str) -> str:
         """A resource name unique per environment: <cluster>-<env>-<suffix>."""

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,8 @@ POSTGRES_FLAGS = {
 class MlflowStorageProps:
     name: str
     """Prefix of the instance and service account names."""
+    bucket_name: str
+    """The artifact bucket: globally unique, 3-63 characters."""
     project_id: str
     region: str
     private_network_id: str
@@ -77,6 +80,11 @@ class MlflowStorage(Construct):
         super().__init__(scope, id_)
         if props.disk_size_gb < 10:
             raise ValueError("MlflowStorage: disk_size_gb must be at least 10")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]", props.bucket_name):
+            raise ValueError(
+                f"MlflowStorage: bucket_name {props.bucket_name!r} is not a GCS bucket name "
+                "(3-63 lowercase letters, digits, '-', '_' or '.')"
+            )
         #: The Kubernetes service account that may act as `identity`: MLflow
         #: must run as exactly this account, in exactly this namespace.
         self.kubernetes_service_account = props.kubernetes_service_account
@@ -94,7 +102,7 @@ class MlflowStorage(Construct):
             ),
         )
 
-        self.bucket_name = f"{props.project_id}-{props.name}-artifacts"
+        self.bucket_name = props.bucket_name
         self.bucket = StorageBucket(
             self,
             "artifacts",

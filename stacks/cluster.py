@@ -165,6 +165,7 @@ class ClusterStack(PlatformStack):
                 "mlflow",
                 props=MlflowStorageProps(
                     name=f"{config.environment}-mlflow",
+                    bucket_name=config.mlflow_bucket_name,
                     project_id=config.project_id,
                     region=config.region,
                     private_network_id=network.private_services.connection.network,

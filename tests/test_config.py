@@ -37,6 +37,16 @@ def _set(path: str, value: Any) -> Mutation:
     return mutate
 
 
+def _set_all(values: dict[str, Any]) -> Mutation:
+    """A mutation that sets several dotted paths at once."""
+
+    def mutate(data: Json) -> None:
+        for path, value in values.items():
+            _set(path, value)(data)
+
+    return mutate
+
+
 def _delete(key: str) -> Mutation:
     return lambda data: data.pop(key)
 
@@ -127,6 +137,33 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
     ),
     ("no node pools", _set("cluster.node_pools", []), "cluster.node_pools", "at least 1"),
     (
+        "cluster name and environment too long for GKE",
+        _set_all({"cluster.name": "machine-learning-platform", "environment": "production-eu"}),
+        "cluster.name",
+        "GKE allows at most 40, so cluster.name and environment may have at most 35",
+    ),
+    (
+        "mlflow bucket name too long",
+        # The longest project id (30) and environment (16).
+        _set_all(
+            {"project_id": "a-very-long-project-id-1234567", "environment": "production-euro1"}
+        ),
+        "environment",
+        "GCS allows at most 63",
+    ),
+    (
+        "built-in app port out of range",
+        _set("apps.jupyterhub.service_port", 0),
+        "apps.jupyterhub.service_port",
+        "greater than or equal to 1",
+    ),
+    (
+        "built-in app chart name",
+        _set("apps.mlflow.chart", "ML Flow"),
+        "apps.mlflow.chart",
+        "a chart name",
+    ),
+    (
         "access mode",
         _set("cluster.control_plane_access", "public"),
         "cluster.control_plane_access",
@@ -205,6 +242,25 @@ def test_private_services_range_of_a_slash_24_or_larger_is_valid(cidr: str) -> N
     data = example_data()
     data["network"]["private_services_cidr"] = cidr
     assert parse_config(data).network.private_services_cidr == cidr
+
+
+def test_longest_names_that_fit_are_valid() -> None:
+    """35 characters of cluster.name + environment name a 40-character GKE cluster."""
+    data = example_data()
+    data["cluster"]["name"] = "machine-learning-platform"  # 25
+    data["environment"] = "prod-eu-01"  # 10
+    config = parse_config(data)
+    assert len(config.name("gke")) == 40
+    assert len(config.mlflow_bucket_name) <= 63
+
+
+def test_a_long_environment_is_fine_without_mlflow() -> None:
+    """The bucket rule only applies when MLflow (and so its bucket) exists."""
+    data = example_data()
+    data["project_id"] = "a-very-long-project-id-1234567"
+    data["environment"] = "production-euro1"
+    data["apps"]["mlflow"] = {"enabled": False}
+    assert parse_config(data).environment == "production-euro1"
 
 
 def test_secure_defaults_for_everything_optional() -> None:
