@@ -55,8 +55,12 @@ class ArgoAppProps:
 class ArgoApp(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: ArgoAppProps) -> None:
         super().__init__(scope, id_)
-        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?", props.name):
-            raise ValueError(f"ArgoApp: invalid application name {props.name!r}")
+        # The Helm release is app-<name>, and Helm allows 53 characters.
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,47}[a-z0-9])?", props.name):
+            raise ValueError(
+                f"ArgoApp: invalid application name {props.name!r} "
+                "(a lowercase DNS label of at most 49 characters)"
+            )
         source = props.source
         if isinstance(source, HelmChartSource):
             if not SEMVER.fullmatch(source.version):

@@ -9,6 +9,7 @@ cluster CA, through the IAP tunnel's tinyproxy.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cdktf import Fn
 from cdktf_cdktf_provider_google.data_google_client_config import DataGoogleClientConfig
@@ -27,12 +28,31 @@ class ClusterAccessProps:
     """e.g. http://localhost:8888 while the IAP tunnel runs (bastion mode)."""
 
 
+def _is_local_tunnel(url: str) -> bool:
+    """http://localhost:<port> (or 127.0.0.1), nothing else: no credentials, no path."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number
+        return False
+    return (
+        parts.scheme == "http"
+        and parts.hostname in {"localhost", "127.0.0.1"}
+        and parts.username is None
+        and port is not None
+        and parts.path in {"", "/"}
+        and not parts.query
+        and not parts.fragment
+    )
+
+
 class ClusterAccess(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: ClusterAccessProps) -> None:
         super().__init__(scope, id_)
-        if props.proxy_url is not None and not props.proxy_url.startswith("http://localhost:"):
+        if props.proxy_url is not None and not _is_local_tunnel(props.proxy_url):
             raise ValueError(
-                "ClusterAccess: proxy_url must be a local tunnel, http://localhost:<port>"
+                "ClusterAccess: proxy_url must be a local tunnel, http://localhost:<port>; "
+                f"got {props.proxy_url!r}"
             )
         if props.proxy_url is not None and props.ca_certificate is None:
             raise ValueError("ClusterAccess: the private endpoint needs ca_certificate")

@@ -57,6 +57,8 @@ class GkeNodePool(Construct):
         if props.min_nodes < 0 or props.max_nodes < 1:
             raise ValueError(f"GkeNodePool {props.name}: need min_nodes >= 0 and max_nodes >= 1")
         gpu = props.gpu_type is not None
+        if gpu and props.gpu_count < 1:
+            raise ValueError(f"GkeNodePool {props.name}: gpu_count must be >= 1 with a gpu_type")
         self.pool = ContainerNodePool(
             self,
             "pool",

@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_google.iap_tunnel_instance_iam_member import IapTunnel
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
 from constructs import Construct
 
+from platform_constructs.iam_members import not_iam_members
 from platform_constructs.naming import slug
 from platform_constructs.service_identity import ServiceIdentity, ServiceIdentityProps
 
@@ -70,6 +71,9 @@ class IapBastion(Construct):
         super().__init__(scope, id_)
         if not props.members:
             raise ValueError("IapBastion: members is empty; nobody could open the tunnel")
+        bad = not_iam_members(props.members)
+        if bad:
+            raise ValueError(f"IapBastion: not IAM members: {', '.join(bad)}")
         self.identity = ServiceIdentity(
             self,
             "identity",

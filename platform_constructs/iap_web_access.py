@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_google.iap_web_iam_member import IapWebIamMember
 from constructs import Construct
 
+from platform_constructs.iam_members import not_iam_members
 from platform_constructs.naming import slug
 
 IAP_WEB_USER_ROLE = "roles/iap.httpsResourceAccessor"
@@ -33,11 +34,7 @@ class IapWebAccess(Construct):
         members = sorted(set(props.members))
         if not members:
             raise ValueError("IapWebAccess: no members; nobody could reach the platform")
-        bad = [
-            m
-            for m in members
-            if m.split(":", 1)[0] not in {"user", "group", "domain", "serviceAccount"}
-        ]
+        bad = not_iam_members(members)
         if bad:
             raise ValueError(f"IapWebAccess: not IAM members: {', '.join(bad)}")
         self.grants = [

@@ -18,6 +18,7 @@ from cdktf_cdktf_provider_google.compute_managed_ssl_certificate import (
 from constructs import Construct
 
 MAX_DOMAINS = 100  # Google's limit for one managed certificate
+DOMAIN_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +44,11 @@ class ManagedCertificate(Construct):
         if wildcards:
             raise ValueError(
                 f"ManagedCertificate: Google-managed certificates take no wildcards: {wildcards}"
+            )
+        not_names = [d for d in domains if not DOMAIN_NAME.fullmatch(d)]
+        if not_names:
+            raise ValueError(
+                f"ManagedCertificate: not lowercase DNS names: {', '.join(map(repr, not_names))}"
             )
         if not re.fullmatch(r"[a-z]([-a-z0-9]{0,53})", props.name_prefix):
             raise ValueError(f"ManagedCertificate: invalid name_prefix {props.name_prefix!r}")

@@ -80,6 +80,12 @@ class MlflowStorage(Construct):
         super().__init__(scope, id_)
         if props.disk_size_gb < 10:
             raise ValueError("MlflowStorage: disk_size_gb must be at least 10")
+        days = props.noncurrent_artifact_retention_days
+        if days is not None and days < 1:
+            raise ValueError(
+                "MlflowStorage: noncurrent_artifact_retention_days must be >= 1 or None, "
+                f"got {days}"
+            )
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]", props.bucket_name):
             raise ValueError(
                 f"MlflowStorage: bucket_name {props.bucket_name!r} is not a GCS bucket name "

@@ -26,6 +26,8 @@ class PrivateServicesAccess(Construct):
         network = IPv4Network(props.cidr)
         if network.prefixlen > 24:
             raise ValueError(f"PrivateServicesAccess: {props.cidr} is smaller than a /24")
+        if not network.is_private:
+            raise ValueError(f"PrivateServicesAccess: {props.cidr} is not a private range")
         self.range = ComputeGlobalAddress(
             self,
             "range",

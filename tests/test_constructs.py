@@ -128,7 +128,7 @@ def argo_source(app: ArgoApp, name: str) -> Json:
     return source
 
 
-@pytest.mark.parametrize("name", ["mlflow", "a", "team-1-notebooks"])
+@pytest.mark.parametrize("name", ["mlflow", "a", "team-1-notebooks", "a" * 49])
 def test_argo_app_accepts_dns_label_names(name: str) -> None:
     assert argo_source(argo_app(name=name), name)["repoURL"] == CHART_SOURCE.repo_url
 
@@ -153,6 +153,8 @@ def test_argo_app_git_source_has_revision_and_relative_path() -> None:
         pytest.param({"name": "-mlflow"}, "invalid application name", id="name-leading-hyphen"),
         pytest.param({"name": "mlflow-"}, "invalid application name", id="name-trailing-hyphen"),
         pytest.param({"name": "a" * 54}, "invalid application name", id="name-too-long"),
+        # The Helm release is app-<name>: 50 would make a 54-character release name.
+        pytest.param({"name": "a" * 50}, "at most 49 characters", id="release-name-too-long"),
         pytest.param({"name": ""}, "invalid application name", id="name-empty"),
         pytest.param(
             {"source": replace(CHART_SOURCE, version="1.2")}, "is not pinned (x.y.z)", id="x.y"
@@ -221,6 +223,21 @@ def test_cluster_access_bastion_mode_goes_through_the_local_tunnel_with_the_ca()
             id="https-proxy",
         ),
         pytest.param(
+            {"proxy_url": "http://localhost:8888@evil.example.com", "ca_certificate": "Q0E="},
+            "proxy_url must be a local tunnel",
+            id="credentials-trick",
+        ),
+        pytest.param(
+            {"proxy_url": "http://localhost:", "ca_certificate": "Q0E="},
+            "proxy_url must be a local tunnel",
+            id="no-port",
+        ),
+        pytest.param(
+            {"proxy_url": "http://localhost:port", "ca_certificate": "Q0E="},
+            "proxy_url must be a local tunnel",
+            id="port-not-a-number",
+        ),
+        pytest.param(
             {"proxy_url": "http://localhost:8888"},
             "the private endpoint needs ca_certificate",
             id="proxy-without-ca",
@@ -262,6 +279,11 @@ def test_node_pool_autoscales_within_its_bounds(min_nodes: int, max_nodes: int) 
         pytest.param({"min_nodes": -1}, "need min_nodes >= 0", id="negative-min"),
         pytest.param(
             {"min_nodes": 0, "max_nodes": 0}, "need min_nodes >= 0 and max_nodes >= 1", id="max-0"
+        ),
+        pytest.param(
+            {"gpu_type": "nvidia-l4", "gpu_count": 0},
+            "gpu_count must be >= 1 with a gpu_type",
+            id="gpu-count-0",
         ),
     ],
 )
@@ -329,6 +351,12 @@ def test_bastion_grants_the_tunnel_to_its_members() -> None:
 def test_bastion_rejects_no_members() -> None:
     with rejects("members is empty; nobody could open the tunnel"):
         bastion(members=[])
+
+
+@pytest.mark.parametrize("member", ["alice@example.com", "user:", "allUsers"])
+def test_bastion_rejects_what_is_not_an_iam_member(member: str) -> None:
+    with rejects(f"not IAM members: {member}"):
+        bastion(members=["group:platform-admins@example.com", member])
 
 
 # --- IapIngress ------------------------------------------------------------------------
@@ -417,6 +445,7 @@ def test_web_access_grants_each_member_once() -> None:
             id="bare-email",
         ),
         pytest.param({"members": ["allUsers"]}, "not IAM members: allUsers", id="allUsers"),
+        pytest.param({"members": ["user:"]}, "not IAM members: user:", id="no-name"),
         pytest.param(
             {"members": ["user:a@example.com", "allAuthenticatedUsers"]},
             "not IAM members: allAuthenticatedUsers",
@@ -508,6 +537,15 @@ def test_certificate_name_prefix_up_to_54_characters_makes_a_63_character_name()
             {"domains": [*DOMAINS, "*.mlops.example.com"]},
             "Google-managed certificates take no wildcards",
             id="wildcard",
+        ),
+        pytest.param({"domains": [*DOMAINS, ""]}, "not lowercase DNS names: ''", id="empty-domain"),
+        pytest.param(
+            {"domains": ["A.mlops.example.com"]},
+            "not lowercase DNS names: 'A.mlops.example.com'",
+            id="uppercase-domain",
+        ),
+        pytest.param(
+            {"domains": ["https://mlops.example.com"]}, "not lowercase DNS names", id="url"
         ),
         pytest.param({"name_prefix": "Platform"}, "invalid name_prefix 'Platform'", id="upper"),
         pytest.param({"name_prefix": "1cert"}, "invalid name_prefix", id="leading-digit"),
@@ -672,6 +710,11 @@ def test_mlflow_database_disk_is_at_least_10_gb(disk_size_gb: int) -> None:
     [
         pytest.param({"disk_size_gb": 9}, "disk_size_gb must be at least 10", id="disk-9"),
         pytest.param({"disk_size_gb": 0}, "disk_size_gb must be at least 10", id="disk-0"),
+        pytest.param(
+            {"noncurrent_artifact_retention_days": 0},
+            "noncurrent_artifact_retention_days must be >= 1 or None, got 0",
+            id="retention-0",
+        ),
         *[
             pytest.param(
                 {"bucket_name": name}, f"bucket_name {name!r} is not a GCS bucket name", id=why
@@ -791,6 +834,12 @@ def test_services_access_reserves_the_range(cidr: str, address: str, prefix: int
 @pytest.mark.parametrize("cidr", ["10.30.0.0/25", "10.30.0.0/28"])
 def test_services_access_rejects_a_range_smaller_than_24(cidr: str) -> None:
     with rejects(f"{cidr} is smaller than a /24"):
+        services_access(cidr=cidr)
+
+
+@pytest.mark.parametrize("cidr", ["8.8.0.0/16", "34.64.0.0/20"])
+def test_services_access_rejects_a_public_range(cidr: str) -> None:
+    with rejects(f"{cidr} is not a private range"):
         services_access(cidr=cidr)
 
 
