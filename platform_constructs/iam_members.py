@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 #: The member kinds people are granted here (never allUsers / allAuthenticatedUsers).
-IAM_MEMBER = re.compile(r"(user|group|domain|serviceAccount):[^\s:]+")
+IAM_MEMBER = re.compile(r"(user|group|domain|serviceAccount):\S+")
 
 
 def not_iam_members(members: Iterable[str]) -> list[str]:
