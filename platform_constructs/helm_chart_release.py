@@ -6,19 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_helm.provider import HelmProvider
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
 from platform_constructs.chart_versions import ChartRef
-from platform_constructs.helm_values import deep_merge, load_values
-
-
-def to_values_yaml(values: Mapping[str, Any]) -> str:
-    """Stable YAML (sorted keys) so the synthesized JSON is deterministic."""
-    return yaml.safe_dump(dict(values), sort_keys=True, default_flow_style=False, width=120)
+from platform_constructs.helm_values import deep_merge, load_values, to_values_yaml
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,8 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: One YAML file of static values per chart; code merges the computed part over it.
 HELM_VALUES_DIR = REPO_ROOT / "helm-values"
 #: libyaml's safe loader when PyYAML has it (its wheels do): same data, several
-#: times faster. (Its dumper is not used: it wraps long strings differently, so
-#: the synthesized values would change byte for byte.)
+#: times faster than the pure-Python one.
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Upstream defaults (and schema, where the chart has one) of every pinned chart.
 CHART_REFERENCE_DIR = REPO_ROOT / "tests" / "fixtures" / "charts"
@@ -113,6 +112,32 @@ def load_values(file_name: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{path}: Helm values must be a mapping, got {type(data).__name__}")
     return data
+
+
+class _ValuesDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Safe YAML; multi-line strings as literal blocks (readable in a plan diff).
+
+    libyaml's dumper when PyYAML has it: with literal blocks its output is
+    byte-identical to the pure-Python dumper's (folded quoted strings are not).
+    """
+
+
+def _literal_if_multiline(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", data, style="|" if "\n" in data else None
+    )
+
+
+_ValuesDumper.add_representer(str, _literal_if_multiline)
+
+
+def to_values_yaml(values: Mapping[str, Any]) -> str:
+    """Stable YAML (sorted keys) so the synthesized JSON is deterministic."""
+    return str(
+        yaml.dump(
+            dict(values), Dumper=_ValuesDumper, sort_keys=True, default_flow_style=False, width=120
+        )
+    )
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
