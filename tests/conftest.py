@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,15 @@ from typing import Any
 import pytest
 import yaml
 
-from platform_constructs import provider_imports
+from main import prepare_jsii
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 STACK_NAMES = ("network", "cluster", "bootstrap")
 
-# jsii must use the virtualenv's Node 22, whatever PATH pytest started with.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-os.environ.setdefault("CHECKPOINT_DISABLE", "1")
-os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
-# Every test module imports providers the way the app does (see main.py).
-provider_imports.install()
+# Test modules import cdktf and providers exactly as the app does: the venv's
+# Node 22 for jsii, lazy provider imports.
+prepare_jsii()
 
 Json = dict[str, Any]
 
