@@ -65,5 +65,5 @@ class ClusterAccess(Construct):
             connection["cluster_ca_certificate"] = Fn.base64decode(props.ca_certificate)
         if props.proxy_url is not None:
             connection["proxy_url"] = props.proxy_url
-        self.kubernetes = KubernetesProvider(self, "kubernetes", **connection)  # type: ignore[arg-type]
+        self.kubernetes = KubernetesProvider(self, "kubernetes", **connection)
         self.helm = HelmProvider(self, "helm", kubernetes=connection)

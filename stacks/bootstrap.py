@@ -104,7 +104,8 @@ class BootstrapStack(PlatformStack):
         }
 
         def ns(name: str) -> str:
-            return namespaces[name].metadata.name
+            reference: str = namespaces[name].metadata.name
+            return reference
 
         def release(id_: str, props: HelmChartReleaseProps) -> HelmChartRelease:
             return HelmChartRelease(self, id_, props=props)
