@@ -388,6 +388,11 @@ class AppConfig(StrictModel):
     service: DnsLabel
     """The chart's Service that the gateway routes to."""
     service_port: Port
+    trusts_identity_header: bool = False
+    """The app signs users in from the x-iap-user-email header the gateway writes
+    from the verified IAP token. Then only the gateway may reach the app's
+    namespace (no pod-to-pod traffic inside it); otherwise the gateway and the
+    app's own namespace may."""
 
 
 class JupyterHubConfig(AppConfig):
@@ -397,6 +402,8 @@ class JupyterHubConfig(AppConfig):
     values_file: ValuesFile = "jupyterhub.yaml"
     service: DnsLabel = "proxy-public"
     service_port: Port = 80
+    trusts_identity_header: Literal[True] = True
+    """Always: the hub signs users in from the gateway's identity header."""
     storage_size: KubernetesQuantity = "10Gi"
     """Per-user persistent volume."""
     admin_users: Annotated[list[Email], AfterValidator(_unique)] = Field(default_factory=list)
@@ -420,6 +427,8 @@ class MlflowConfig(AppConfig):
     values_file: ValuesFile = "mlflow.yaml"
     service: DnsLabel = "mlflow"
     service_port: Port = 80
+    trusts_identity_header: Literal[False] = False
+    """Never: MLflow has no sign-in; the gateway and notebooks may reach it."""
     database: MlflowDatabaseConfig = MlflowDatabaseConfig()
     artifact_retention_days: int | None = Field(default=None, ge=1)
     """Delete noncurrent artifact versions after this many days (None keeps them)."""

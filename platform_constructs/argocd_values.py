@@ -15,6 +15,34 @@ ARGOCD_SERVER_SERVICE = f"{ARGOCD_FULLNAME}-server"
 OIDC_CLIENT_SECRET = "argocd-oidc-client"
 
 
+#: Dex authproxy header keys and their defaults when unset
+#: (connector/authproxy/authproxy.go at Dex v2.45.1, the argo-cd chart's Dex).
+AUTHPROXY_HEADER_DEFAULTS = {
+    "userHeader": "X-Remote-User",
+    "userIDHeader": "X-Remote-User-Id",
+    "userNameHeader": "X-Remote-User-Name",
+    "emailHeader": "X-Remote-User-Email",
+    "groupHeader": "X-Remote-Group",
+}
+
+
+def authproxy_config(identity_header: str) -> dict[str, str]:
+    """Every identity field Dex's authproxy reads comes from the gateway's header.
+
+    user, user id, user name and email: the header the gateway writes from the
+    verified IAP token (Dex falls back to userHeader only for an EMPTY header,
+    so each key is set explicitly). groups: X-Remote-Group, which the gateway
+    removes from every request, so Dex never sees a group.
+    """
+    return {
+        "userHeader": identity_header,
+        "userIDHeader": identity_header,
+        "userNameHeader": identity_header,
+        "emailHeader": identity_header,
+        "groupHeader": AUTHPROXY_HEADER_DEFAULTS["groupHeader"],
+    }
+
+
 def argocd_values(
     *,
     host: str,
@@ -36,7 +64,7 @@ def argocd_values(
             "type": "authproxy",
             "id": "iap",
             "name": "Google (IAP)",
-            "config": {"userHeader": identity_header},
+            "config": authproxy_config(identity_header),
         }
     else:
         connector = {
@@ -51,12 +79,16 @@ def argocd_values(
             },
         }
     # Argo CD 3 matches Dex users on federated_claims.user_id: the email here.
+    # Groups are never trusted: nothing verified supplies them (IAP's token has
+    # none), so RBAC matches the user id and the verified email only.
     policy = "\n".join(f"g, {admin}, role:admin" for admin in sorted(set(admins)))
     return {
         # Fixed names the routes and mesh policies rely on: argocd-server, ...
         "fullnameOverride": ARGOCD_FULLNAME,
-        "global": {"domain": host},
         "dex": {"enabled": True},
+        # The chart's NetworkPolicies (same callers as the mesh policies), and
+        # deny every other ingress in the namespace.
+        "global": {"domain": host, "networkPolicy": {"create": True, "defaultDenyIngress": True}},
         "configs": {
             "cm": {
                 "url": f"https://{host}",
@@ -65,7 +97,7 @@ def argocd_values(
             "rbac": {
                 "policy.csv": policy + "\n" if policy else "",
                 "policy.default": "role:readonly" if default_role == "readonly" else "",
-                "scopes": "[groups, email]",
+                "scopes": "[email]",
             },
         },
     }

@@ -1,21 +1,34 @@
 """ClusterAccess: kubernetes + helm providers for the cluster, as the caller.
 
-Both authenticate with the caller's Google access token (no kubeconfig, no
-static credentials in state). dns mode: straight to the DNS-based endpoint
-(public CA, IAM-checked). bastion mode: the private endpoint with the
-cluster CA, through the IAP tunnel's tinyproxy.
+Both authenticate through the `gke-gcloud-auth-plugin` exec plugin (part of
+the gcloud SDK), which hands kubectl-style clients a fresh token of the
+operator's gcloud login on every call: no token is read into Terraform
+state (a data source's attributes are stored there, sensitive ones too), and
+none expires while a deploy waits for approval. No kubeconfig, no static
+credentials. dns mode: straight to the DNS-based endpoint (public CA,
+IAM-checked). bastion mode: the private endpoint with the cluster CA,
+through the IAP tunnel's tinyproxy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from cdktf import Fn
-from cdktf_cdktf_provider_google.data_google_client_config import DataGoogleClientConfig
-from cdktf_cdktf_provider_helm.provider import HelmProvider
-from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
+from cdktf_cdktf_provider_helm.provider import (
+    HelmProvider,
+    HelmProviderKubernetes,
+    HelmProviderKubernetesExec,
+)
+from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
 from constructs import Construct
+
+#: The credential plugin GKE documents for kubectl and Terraform (gcloud
+#: components install gke-gcloud-auth-plugin), and the API it speaks.
+EXEC_PLUGIN = "gke-gcloud-auth-plugin"
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,14 +69,22 @@ class ClusterAccess(Construct):
             )
         if props.proxy_url is not None and props.ca_certificate is None:
             raise ValueError("ClusterAccess: the private endpoint needs ca_certificate")
-        caller = DataGoogleClientConfig(self, "caller")
-        connection: dict[str, str] = {
-            "host": f"https://{props.endpoint}",
-            "token": caller.access_token,
-        }
+        connection: dict[str, Any] = {"host": f"https://{props.endpoint}"}
         if props.ca_certificate is not None:
             connection["cluster_ca_certificate"] = Fn.base64decode(props.ca_certificate)
         if props.proxy_url is not None:
             connection["proxy_url"] = props.proxy_url
-        self.kubernetes = KubernetesProvider(self, "kubernetes", **connection)
-        self.helm = HelmProvider(self, "helm", kubernetes=connection)
+        self.kubernetes = KubernetesProvider(
+            self,
+            "kubernetes",
+            exec=[KubernetesProviderExec(api_version=EXEC_API_VERSION, command=EXEC_PLUGIN)],
+            **connection,
+        )
+        self.helm = HelmProvider(
+            self,
+            "helm",
+            kubernetes=HelmProviderKubernetes(
+                exec=HelmProviderKubernetesExec(api_version=EXEC_API_VERSION, command=EXEC_PLUGIN),
+                **connection,
+            ),
+        )

