@@ -268,9 +268,8 @@ STRANGERS = {
 def test_reachability_matches_the_table(synthesized: Synthesized, variant: str) -> None:
     policies = _policies(synthesized, variant)
     workloads = _mesh_workloads(variant)
-    callers: dict[str, str | None] = {
-        name: w.principal for name, w in workloads.items()
-    } | STRANGERS
+    callers: dict[str, str | None] = {name: w.principal for name, w in workloads.items()}
+    callers.update(STRANGERS)
     rows = [row for row in _table() if row["workload"] in workloads]
     covered = {(row["workload"], int(row["port"])) for row in rows}
     for name, workload in workloads.items():
