@@ -1,0 +1,244 @@
+"""The platform's JupyterHub sign-in, inside a real JupyterHub.
+
+A JupyterHub 5.5.0 (the version zero-to-jupyterhub 4.4.0's hub image ships)
+runs on loopback with the hub.config and hub.extraConfig that the bootstrap
+stack synthesized, applied the way the chart's jupyterhub_config.py applies
+them (config sections, then the extraConfig snippets). Only the proxy is
+replaced (configurable-http-proxy is a Node program the tests do not need);
+requests go to the hub as the proxy would forward them, with the
+X-Forwarded-Client-Cert chain Istio's sidecars build.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from platform_constructs import platform_workloads as pw
+from platform_constructs.app_values import AUTHENTICATOR_CONFIG_KEY
+from tests.conftest import Synthesized
+from tests.test_bootstrap import releases, values_of
+
+GATEWAY_URI = "spiffe://" + pw.GATEWAY.principal
+PROXY_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["proxy"].principal
+HUB_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["hub"].principal
+USER_POD_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["user"].principal
+STARTUP_SECONDS = 60
+
+#: Test-only pieces around the synthesized config: a no-op proxy and loopback.
+HARNESS = '''
+import json
+from jupyterhub.proxy import Proxy
+
+
+class LoopbackTestProxy(Proxy):
+    """Stands in for configurable-http-proxy: the tests talk to the hub directly."""
+
+    should_start = False
+
+    async def add_route(self, routespec, target, data):
+        pass
+
+    async def delete_route(self, routespec):
+        pass
+
+    async def get_all_routes(self):
+        return {{}}
+
+
+c.JupyterHub.proxy_class = LoopbackTestProxy
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{port}"
+c.JupyterHub.db_url = "sqlite:///{directory}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{directory}/cookie_secret"
+c.JupyterHub.pid_file = "{directory}/jupyterhub.pid"
+c.ConfigurableHTTPProxy.auth_token = "unused"
+
+# hub.config, as the chart applies it (KubeSpawner is not installed here).
+for section, settings in json.loads({config!r}).items():
+    if section != "KubeSpawner":
+        for key, value in settings.items():
+            setattr(getattr(c, section), key, value)
+
+# hub.extraConfig, as the chart runs it: exec() of each snippet, by key.
+for key, snippet in sorted(json.loads({extra!r}).items()):
+    exec(snippet)
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _hub_values(synthesized: Synthesized) -> Any:
+    apps = values_of(releases(synthesized.stack("example", "bootstrap"))["app-jupyterhub"])
+    return apps["applications"]["jupyterhub"]["source"]["helm"]["valuesObject"]
+
+
+@pytest.fixture(scope="module")
+def hub(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    values = _hub_values(synthesized)
+    assert AUTHENTICATOR_CONFIG_KEY in values["hub"]["extraConfig"]
+    directory = tmp_path_factory.mktemp("jupyterhub")
+    port = _free_port()
+    config = directory / "jupyterhub_config.py"
+    config.write_text(
+        HARNESS.format(
+            port=port,
+            directory=directory,
+            config=json.dumps(values["hub"]["config"]),
+            extra=json.dumps(values["hub"]["extraConfig"]),
+        )
+    )
+    log = (directory / "hub.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+        cwd=directory,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    try:
+        while True:
+            try:
+                if requests.get(f"{url}/hub/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, _log(directory)
+            assert time.monotonic() < deadline, "JupyterHub did not start\n" + _log(directory)
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _log(directory: Path) -> str:
+    return (directory / "hub.log").read_text(errors="replace")[-4000:]
+
+
+def _xfcc(*uris: str) -> str:
+    """X-Forwarded-Client-Cert as sidecars append it: one element per hop."""
+    return ",".join(f'By={HUB_URI};Hash=0a1b;Subject="";URI={uri}' for uri in uris)
+
+
+def _gateway_headers(email: str) -> dict[str, str]:
+    return {"x-iap-user-email": email, "X-Forwarded-Client-Cert": _xfcc(GATEWAY_URI, PROXY_URI)}
+
+
+def _sign_in(url: str, headers: dict[str, str]) -> requests.Session:
+    session = requests.Session()
+    response = session.get(f"{url}/hub/login", headers=headers, allow_redirects=False)
+    session.last_status = response.status_code  # type: ignore[attr-defined]
+    return session
+
+
+def _signed_in_as(session: requests.Session, url: str, headers: dict[str, str]) -> str | None:
+    """Whom the hub serves this request as (None: it asks to sign in again)."""
+    response = session.get(f"{url}/hub/api/user", headers=headers, allow_redirects=False)
+    if response.status_code != 200:
+        return None
+    name: str = response.json()["name"]
+    return name
+
+
+def test_the_gateways_headers_sign_the_user_in(hub: str) -> None:
+    headers = _gateway_headers("Alice@Example.com")
+    session = _sign_in(hub, headers)
+    assert session.last_status == 302  # type: ignore[attr-defined]
+    assert "jupyterhub-hub-login" in session.cookies
+    assert _signed_in_as(session, hub, headers) == "alice@example.com"
+
+
+@pytest.mark.parametrize(
+    ("case", "headers"),
+    [
+        ("identity header from a pod, no chain", {"x-iap-user-email": "alice@example.com"}),
+        (
+            "chain without the gateway (a pod calling the proxy)",
+            {"x-iap-user-email": "alice@example.com", "X-Forwarded-Client-Cert": _xfcc(PROXY_URI)},
+        ),
+        (
+            "forged gateway element, then the pod itself (a pod calling the hub)",
+            {
+                "x-iap-user-email": "alice@example.com",
+                "X-Forwarded-Client-Cert": _xfcc(GATEWAY_URI, USER_POD_URI),
+            },
+        ),
+        (
+            "forged full chain plus the real last hop",
+            {
+                "x-iap-user-email": "alice@example.com",
+                "X-Forwarded-Client-Cert": _xfcc(GATEWAY_URI, PROXY_URI, USER_POD_URI),
+            },
+        ),
+        (
+            "two URIs hidden in one element",
+            {
+                "x-iap-user-email": "alice@example.com",
+                "X-Forwarded-Client-Cert": f"URI={GATEWAY_URI};URI={PROXY_URI}",
+            },
+        ),
+        (
+            "a quoted comma that is not an element separator",
+            {
+                "x-iap-user-email": "alice@example.com",
+                "X-Forwarded-Client-Cert": f'Subject="{GATEWAY_URI},x";URI={PROXY_URI}',
+            },
+        ),
+        ("right chain, no identity", {"X-Forwarded-Client-Cert": _xfcc(GATEWAY_URI, PROXY_URI)}),
+        ("right chain, not an email", _gateway_headers("alice")),
+    ],
+)
+def test_forged_identities_do_not_sign_in(hub: str, case: str, headers: dict[str, str]) -> None:
+    session = _sign_in(hub, headers)
+    assert session.last_status == 403, case  # type: ignore[attr-defined]
+    assert "jupyterhub-hub-login" not in session.cookies, case
+    assert _signed_in_as(session, hub, headers) is None, case
+
+
+def test_a_different_identity_is_not_served_as_the_sessions_user(hub: str) -> None:
+    alice = _gateway_headers("alice@example.com")
+    session = _sign_in(hub, alice)
+    assert _signed_in_as(session, hub, alice) == "alice@example.com"
+    # Same browser cookies, but IAP now vouches for Bob (the browser switched
+    # Google accounts): never served as Alice, on any later request either.
+    bob = _gateway_headers("bob@example.com")
+    assert _signed_in_as(session, hub, bob) is None
+    assert _signed_in_as(session, hub, bob) is None
+    # Immediately back to Alice's identity within the same second: still Alice.
+    again = _sign_in(hub, alice)
+    assert _signed_in_as(again, hub, alice) == "alice@example.com"
+    assert _signed_in_as(again, hub, bob) is None
+    # Bob signing in gets Bob's own session.
+    bobs = _sign_in(hub, bob)
+    assert _signed_in_as(bobs, hub, bob) == "bob@example.com"
+
+
+def test_configured_admins_are_admins(hub: str, synthesized: Synthesized) -> None:
+    admins = _hub_values(synthesized)["hub"]["config"]["Authenticator"]["admin_users"]
+    assert admins == ["admin@example.com"]
+    admin = _gateway_headers("admin@example.com")
+    session = _sign_in(hub, admin)
+    user = session.get(f"{hub}/hub/api/user", headers=admin).json()
+    assert user["admin"] is True
+    other = _gateway_headers("carol@example.com")
+    session = _sign_in(hub, other)
+    assert session.get(f"{hub}/hub/api/user", headers=other).json()["admin"] is False
