@@ -22,14 +22,17 @@ IDENTITY_HEADER = "x-iap-user-email"
 IDENTITY_CLAIM = "email"
 #: Headers some identity consumer would read if they arrived: Dex authproxy's
 #: defaults (connector/authproxy/authproxy.go, Dex v2.45.1: user, user id, user
-#: name, email, groups). The gateway removes them from every request on every
-#: route, whatever the client sent; nothing in the platform ever sets them.
+#: name, email, groups), and X-Forwarded-Client-Cert, the hop record that the
+#: JupyterHub authenticator checks (sidecars after the gateway append to it).
+#: The gateway removes them from every request on every route, whatever the
+#: client sent.
 REMOVED_IDENTITY_HEADERS = (
     "x-remote-user",
     "x-remote-user-id",
     "x-remote-user-name",
     "x-remote-user-email",
     "x-remote-group",
+    "x-forwarded-client-cert",
 )
 #: Google load balancer health check of the gateway (never carries a JWT). It is
 #: served by the gateway's status port, which no AuthorizationPolicy covers.

@@ -69,16 +69,33 @@ def _dex_headers(argocd_values: Json) -> set[str]:
 
 
 def _jupyterhub_headers(jupyterhub_values: Json) -> set[str]:
-    """IDENTITY_HEADER of the authenticator snippet, read from its source."""
+    """Headers the authenticator snippet reads: IDENTITY_HEADER and every header
+    name it passes to request.headers, read from its source."""
     code = jupyterhub_values["hub"]["extraConfig"][AUTHENTICATOR_CONFIG_KEY]
-    for node in ast.parse(code).body:
+    headers: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Assign) and [
             t.id for t in node.targets if isinstance(t, ast.Name)
         ] == ["IDENTITY_HEADER"]:
-            value = ast.literal_eval(node.value)
-            assert isinstance(value, str)
-            return {value.lower()}
-    raise AssertionError("the JupyterHub authenticator names no IDENTITY_HEADER")
+            headers.add(ast.literal_eval(node.value).lower())
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "headers"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            headers.add(str(node.args[0].value).lower())
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "headers"
+            and isinstance(node.slice, ast.Constant)
+        ):
+            headers.add(str(node.slice.value).lower())
+    assert headers, "the JupyterHub authenticator reads no header"
+    return headers
 
 
 def identity_consumers(synthesized: Synthesized, variant: str) -> dict[str, set[str]]:
@@ -157,6 +174,7 @@ def test_every_identity_header_is_gateway_controlled(
     if variant == "example":  # IAP sign-in for Argo CD, JupyterHub on
         assert len(consumers) == 2, consumers
         assert consumers["argo-cd (Dex)"] == {mesh.IDENTITY_HEADER, "x-remote-group"}
+        assert consumers["app-jupyterhub"] == {mesh.IDENTITY_HEADER, "x-forwarded-client-cert"}
     for consumer, headers in consumers.items():
         for host, safe in controlled.items():
             assert headers <= safe, f"{consumer} reads {headers - safe} unchecked on {host}"
