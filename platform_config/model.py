@@ -457,6 +457,16 @@ class AppsConfig(StrictModel):
         return {name: app for name, app in everything.items() if app.enabled}
 
 
+class IngressConfig(StrictModel):
+    """The gateway's backend service on Google's load balancer (BackendConfig)."""
+
+    backend_timeout_seconds: int = Field(default=3600, ge=3600, le=86400)
+    """Longest a request, and a WebSocket (JupyterLab kernels and terminals, Argo
+    CD streams), lives on the load balancer; Google's default, 30 s, drops them."""
+    connection_draining_seconds: int = Field(default=60, ge=0, le=3600)
+    """How long a gateway pod leaving the NEG keeps its open connections (0 = off)."""
+
+
 class DnsConfig(StrictModel):
     managed_zone: (
         Annotated[str, _pattern(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", "a Cloud DNS zone name")] | None
@@ -483,6 +493,7 @@ class PlatformConfig(StrictModel):
     gitops: GitOpsConfig
     apps: AppsConfig = AppsConfig()
     dns: DnsConfig = DnsConfig()
+    ingress: IngressConfig = IngressConfig()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformConfig:

@@ -28,6 +28,11 @@ BACKEND_CONFIG_NAME = "iap-gateway"
 FRONTEND_CONFIG_NAME = "https-redirect"
 GATEWAY_NAME = "platform"
 
+#: Google's limits on a backend service: the timeout is at least an hour here
+#: (shorter cuts WebSockets, see IapIngressProps), draining at most an hour.
+BACKEND_TIMEOUT_RANGE = range(3600, 86400 + 1)
+CONNECTION_DRAINING_RANGE = range(0, 3600 + 1)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RouteTarget:
@@ -57,6 +62,13 @@ class IapIngressProps:
     kubernetes_provider: KubernetesProvider
     depends_on: Sequence[ITerraformDependable]
     """istiod (Istio CRDs and validation webhook) and the gateway release."""
+    backend_timeout_seconds: int = 3600
+    """The backend service timeout: on Google's external Application Load
+    Balancer also the longest a WebSocket stays open (default 30 s without it).
+    3600..86400."""
+    connection_draining_seconds: int = 60
+    """How long a gateway endpoint leaving the NEG keeps serving its open
+    connections. 0..3600 (0 turns draining off)."""
 
 
 def gateway_service_annotations() -> dict[str, str]:
@@ -74,6 +86,19 @@ class IapIngress(Construct):
             raise ValueError("IapIngress: no routes")
         if any("*" in host or "/" in host for host in props.routes):
             raise ValueError("IapIngress: routes take exact host names")
+        for field, value, allowed in (
+            ("backend_timeout_seconds", props.backend_timeout_seconds, BACKEND_TIMEOUT_RANGE),
+            (
+                "connection_draining_seconds",
+                props.connection_draining_seconds,
+                CONNECTION_DRAINING_RANGE,
+            ),
+        ):
+            if isinstance(value, bool) or value not in allowed:
+                raise ValueError(
+                    f"IapIngress: {field} must be within {allowed.start}..{allowed.stop - 1}, "
+                    f"got {value!r}"
+                )
         ns = props.namespace
         hosts = sorted(props.routes)
         self.manifests: list[mesh.Manifest] = [
@@ -93,6 +118,10 @@ class IapIngress(Construct):
                         "timeoutSec": 5,
                     },
                     "logging": {"enable": True, "sampleRate": 1.0},
+                    # Notebook kernels, terminals and Argo CD streams are
+                    # WebSockets: they live at most timeoutSec on this LB.
+                    "timeoutSec": props.backend_timeout_seconds,
+                    "connectionDraining": {"drainingTimeoutSec": props.connection_draining_seconds},
                 },
             },
             {

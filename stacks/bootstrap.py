@@ -341,6 +341,8 @@ class BootstrapStack(PlatformStack):
                 helm_provider=helm,
                 kubernetes_provider=kubernetes,
                 depends_on=[istiod.release, gateway.release],
+                backend_timeout_seconds=config.ingress.backend_timeout_seconds,
+                connection_draining_seconds=config.ingress.connection_draining_seconds,
             ),
         )
 

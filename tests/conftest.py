@@ -49,6 +49,7 @@ def bastion_data() -> Json:
     data["gitops"] = {"repo_url": "https://github.com/example/mlops-gitops.git"}
     data["dns"] = {"managed_zone": "mlops-example-com"}
     data["apps"]["mlflow"] = {"enabled": False}
+    data["ingress"] = {"backend_timeout_seconds": 7200, "connection_draining_seconds": 0}
     data["cluster"]["node_pools"].append(
         {
             "name": "gpu",

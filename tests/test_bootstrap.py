@@ -178,6 +178,19 @@ def test_ingress_behind_iap_on_static_ip_and_cert(synthesized: Synthesized) -> N
     )
 
 
+@pytest.mark.parametrize(
+    ("variant", "timeout", "draining"), [("example", 3600, 60), ("bastion", 7200, 0)]
+)
+def test_gateway_backend_keeps_websockets_open(
+    synthesized: Synthesized, variant: str, timeout: int, draining: int
+) -> None:
+    """Google's default backend timeout (30 s) is also the longest a WebSocket lives."""
+    objects = custom_resources(releases(synthesized.stack(variant, "bootstrap"))["iap-ingress"])
+    backend = next(o for o in objects if o["kind"] == "BackendConfig")["spec"]
+    assert backend["timeoutSec"] == timeout >= 3600
+    assert backend["connectionDraining"] == {"drainingTimeoutSec": draining}
+
+
 def test_iap_jwt_verified_in_the_mesh(synthesized: Synthesized) -> None:
     objects = custom_resources(releases(synthesized.stack("example", "bootstrap"))["iap-ingress"])
     request_auth = next(o for o in objects if o["kind"] == "RequestAuthentication")

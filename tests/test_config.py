@@ -217,6 +217,19 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
     ("missing domain", _delete("domain"), "domain", "required"),
     ("environment format", _set("environment", "Prod_1"), "environment", "lowercase"),
     ("state bucket", _set("state_bucket", "UPPER"), "state_bucket", "bucket"),
+    (
+        "backend timeout of Google's default cuts WebSockets",
+        _set("ingress.backend_timeout_seconds", 30),
+        "ingress.backend_timeout_seconds",
+        "greater than or equal to 3600",
+    ),
+    (
+        "connection draining above Google's maximum",
+        _set("ingress.connection_draining_seconds", 3601),
+        "ingress.connection_draining_seconds",
+        "less than or equal to 3600",
+    ),
+    ("unknown ingress key", _set("ingress.timeout", 60), "ingress.timeout", "unknown key"),
 ]
 
 

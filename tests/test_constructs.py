@@ -395,6 +395,15 @@ def test_iap_ingress_routes_each_exact_host() -> None:
     assert annotations["ingress.gcp.kubernetes.io/pre-shared-cert"] == "platform-cert-12345678"
 
 
+@pytest.mark.parametrize(("timeout", "draining"), [(3600, 0), (7200, 60), (86400, 3600)])
+def test_iap_ingress_backend_keeps_long_connections(timeout: int, draining: int) -> None:
+    ingress = iap_ingress(backend_timeout_seconds=timeout, connection_draining_seconds=draining)
+    manifests = release_values(only(synth(ingress), "helm_release"))["manifests"]
+    backend = next(m for m in manifests if m["kind"] == "BackendConfig")["spec"]
+    assert backend["timeoutSec"] == timeout
+    assert backend["connectionDraining"] == {"drainingTimeoutSec": draining}
+
+
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
@@ -404,6 +413,31 @@ def test_iap_ingress_routes_each_exact_host() -> None:
         ),
         pytest.param(
             {"routes": {"example.com/mlflow": MLFLOW_ROUTE}}, "routes take exact host names", id="/"
+        ),
+        pytest.param(
+            {"backend_timeout_seconds": 30},
+            "backend_timeout_seconds must be within 3600..86400, got 30",
+            id="timeout-google-default",
+        ),
+        pytest.param(
+            {"backend_timeout_seconds": 86401},
+            "backend_timeout_seconds must be within 3600..86400",
+            id="timeout-above-a-day",
+        ),
+        pytest.param(
+            {"connection_draining_seconds": -1},
+            "connection_draining_seconds must be within 0..3600",
+            id="draining-negative",
+        ),
+        pytest.param(
+            {"connection_draining_seconds": 3601},
+            "connection_draining_seconds must be within 0..3600",
+            id="draining-above-an-hour",
+        ),
+        pytest.param(
+            {"connection_draining_seconds": True},
+            "connection_draining_seconds must be within 0..3600",
+            id="draining-bool",
         ),
     ],
 )
