@@ -275,11 +275,35 @@ class NodePoolConfig(StrictModel):
     name: DnsLabel
     machine_type: MachineType = "e2-standard-4"
     min_nodes: int = Field(default=1, ge=0, le=100)
-    """Per zone (regional clusters run the pool in every zone of the region)."""
+    """Per zone: the pool keeps this many nodes in each of its zones. Default 1,
+    and 0 for a GPU pool (GPUs are started when a server asks for one)."""
     max_nodes: int = Field(default=3, ge=1, le=100)
+    """Per zone: the pool grows to at most this many nodes in each of its zones."""
     spot: bool = False
     disk_size_gb: int = Field(default=100, ge=20, le=2000)
     gpu: GpuConfig | None = None
+    zones: Annotated[list[Zone], AfterValidator(_unique), Field(min_length=1)] | None = None
+    """Zones of the region the pool runs in (node_locations). Default: every zone
+    of the region. Required for a GPU pool: only the zones that offer its GPU."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gpu_pools_start_empty(cls, data: object) -> object:
+        # An idle GPU costs the most: a GPU pool starts at 0 nodes unless set.
+        if isinstance(data, dict) and data.get("gpu") is not None and "min_nodes" not in data:
+            return {**data, "min_nodes": 0}
+        return data
+
+    @model_validator(mode="after")
+    def _gpu_pools_name_their_zones(self) -> NodePoolConfig:
+        if self.gpu is not None and self.zones is None:
+            raise field_error(
+                "zones",
+                f"is required for a GPU pool: not every zone of a region offers {self.gpu.type}, "
+                "and the pool fails to create in one that does not. List the zones that do "
+                f'(gcloud compute accelerator-types list --filter="name={self.gpu.type}")',
+            )
+        return self
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> NodePoolConfig:
@@ -536,6 +560,18 @@ class PlatformConfig(StrictModel):
                 f"one per enabled app): a Google-managed certificate allows at most "
                 f"{MAX_CERTIFICATE_DOMAINS}",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _pool_zones_in_region(self) -> PlatformConfig:
+        for i, pool in enumerate(self.cluster.node_pools):
+            for j, zone in enumerate(pool.zones or []):
+                if not zone.startswith(f"{self.region}-"):
+                    raise field_error(
+                        f"cluster.node_pools[{i}].zones[{j}]",
+                        f"{zone!r} is not in region {self.region}: expected a zone such as "
+                        f"{self.region}-a (the cluster and its nodes are in the region)",
+                    )
         return self
 
     # ---- derived values, computed once here so stacks never recompute them

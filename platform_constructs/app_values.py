@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -45,7 +46,7 @@ def jupyterhub_values(
     admin_users: Sequence[str],
     storage_size: str,
     cull_idle_minutes: int,
-    gpu: tuple[str, int] | None,
+    gpu_pools: Sequence[GpuPool],
     identity_header: str,
     gateway_principal: str,
     proxy_principal: str,
@@ -57,8 +58,8 @@ def jupyterhub_values(
     - admin_users: emails of JupyterHub admins (as IAP reports them).
     - storage_size: per-user home volume, a Kubernetes quantity ("10Gi").
     - cull_idle_minutes: stop a server after this long without activity.
-    - gpu: (accelerator type, GPUs per server), e.g. ("nvidia-tesla-t4", 1),
-      adds a GPU profile next to the default CPU one; None: CPU only.
+    - gpu_pools: the cluster's GPU node pools; each adds a GPU profile that
+      runs on that pool, next to the default CPU one; empty: CPU only.
     - identity_header: header the Istio gateway fills with the verified IAP
       email (e.g. "x-iap-user-email"), overwriting anything the client sent.
     - gateway_principal: the gateway's mesh identity,
@@ -113,7 +114,7 @@ def jupyterhub_values(
             # never /hub/login (see mesh policies in stacks/bootstrap.py).
             "serviceAccountName": JUPYTER_USER_SERVICE_ACCOUNT,
             "storage": {"type": "dynamic", "capacity": storage_size},
-            "profileList": _profiles(gpu),
+            "profileList": _profiles(gpu_pools),
         },
         "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
     }
@@ -257,7 +258,24 @@ c.Authenticator.auth_refresh_age = -1
 '''
 
 
-def _profiles(gpu: tuple[str, int] | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class GpuPool:
+    """A GPU node pool, as a JupyterHub profile sees it."""
+
+    pool: str
+    """The GKE node pool's name (label cloud.google.com/gke-nodepool)."""
+    accelerator: str
+    """GKE accelerator type, e.g. nvidia-l4."""
+    count: int
+    """GPUs per node: a server of the profile takes all of them."""
+
+
+#: A GPU pool may start at 0 nodes: the autoscaler adds a node, GKE installs
+#: the driver, and only then the server starts. Spawning waits this long.
+GPU_START_TIMEOUT_SECONDS = 900
+
+
+def _profiles(gpu_pools: Sequence[GpuPool]) -> list[dict[str, Any]]:
     profiles: list[dict[str, Any]] = [
         {
             "display_name": "CPU",
@@ -266,27 +284,39 @@ def _profiles(gpu: tuple[str, int] | None) -> list[dict[str, Any]]:
             "default": True,
         }
     ]
-    if gpu is not None:
-        accelerator, count = gpu
-        if not accelerator or not _K8S_NAME.match(accelerator):
-            raise ValueError(f"gpu type must be a GKE accelerator name, got {accelerator!r}")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"gpu count must be a positive integer, got {count!r}")
+    pool_names = [gpu.pool for gpu in gpu_pools]
+    if len(set(pool_names)) != len(pool_names):
+        raise ValueError(f"gpu pools must have distinct names, got {pool_names}")
+    for gpu in gpu_pools:
+        if not _K8S_NAME.match(gpu.pool) or len(gpu.pool) > 40:
+            raise ValueError(f"gpu pool must be a node pool name, got {gpu.pool!r}")
+        if not gpu.accelerator or not _K8S_NAME.match(gpu.accelerator):
+            raise ValueError(f"gpu type must be a GKE accelerator name, got {gpu.accelerator!r}")
+        if isinstance(gpu.count, bool) or not isinstance(gpu.count, int) or gpu.count < 1:
+            raise ValueError(f"gpu count must be a positive integer, got {gpu.count!r}")
         profiles.append(
             {
-                "display_name": f"GPU ({count} x {accelerator})",
-                "slug": "gpu",
-                "description": f"JupyterLab on a node with {count} {accelerator} GPU(s).",
+                "display_name": f"GPU ({gpu.count} x {gpu.accelerator}, pool {gpu.pool})",
+                "slug": f"gpu-{gpu.pool}",
+                "description": (
+                    f"JupyterLab on a node of pool {gpu.pool} with {gpu.count} "
+                    f"{gpu.accelerator} GPU(s). Starting one can take minutes."
+                ),
                 "kubespawner_override": {
-                    "extra_resource_limits": {"nvidia.com/gpu": str(count)},
-                    # GKE labels GPU nodes with their accelerator type ...
-                    "node_selector": {"cloud.google.com/gke-accelerator": accelerator},
-                    # ... and taints them so that only GPU workloads land there.
+                    "extra_resource_limits": {"nvidia.com/gpu": str(gpu.count)},
+                    # Exactly that pool (its zones, spot or not), and GKE's
+                    # accelerator label as a second check.
+                    "node_selector": {
+                        "cloud.google.com/gke-nodepool": gpu.pool,
+                        "cloud.google.com/gke-accelerator": gpu.accelerator,
+                    },
+                    # GPU nodes are tainted so that only GPU workloads land there.
                     # (This list replaces the chart's user-pod tolerations for
                     # this profile; GPU nodes carry no other taint.)
                     "tolerations": [
                         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
                     ],
+                    "start_timeout": GPU_START_TIMEOUT_SECONDS,
                 },
             }
         )

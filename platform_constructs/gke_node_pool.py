@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_google.container_node_pool import (
@@ -33,14 +35,18 @@ class GkeNodePoolProps:
     service_account_email: str
     machine_type: str = "e2-standard-4"
     min_nodes: int = 1
-    """Per zone."""
+    """Per zone: each zone of the pool keeps at least this many nodes."""
     max_nodes: int = 3
-    """Per zone."""
+    """Per zone: each zone of the pool grows to at most this many nodes."""
     spot: bool = False
     disk_size_gb: int = 100
     gpu_type: str | None = None
     gpu_count: int = 1
     labels: dict[str, str] | None = None
+    zones: Sequence[str] | None = None
+    """node_locations: zones of `location` (a region) the pool runs in; None: the
+    cluster's zones (every zone of the region). A GPU pool names the zones that
+    offer its accelerator, or creating it fails."""
 
 
 class GkeNodePool(Construct):
@@ -56,6 +62,19 @@ class GkeNodePool(Construct):
             )
         if props.min_nodes < 0 or props.max_nodes < 1:
             raise ValueError(f"GkeNodePool {props.name}: need min_nodes >= 0 and max_nodes >= 1")
+        if props.zones is not None:
+            zones = list(props.zones)
+            if not zones:
+                raise ValueError(f"GkeNodePool {props.name}: zones is empty (None means all)")
+            if len(set(zones)) != len(zones):
+                raise ValueError(f"GkeNodePool {props.name}: duplicate zones in {zones}")
+            outside = [
+                z for z in zones if not re.fullmatch(re.escape(props.location) + r"-[a-z]", z)
+            ]
+            if outside:
+                raise ValueError(
+                    f"GkeNodePool {props.name}: zones {outside} are not zones of {props.location}"
+                )
         gpu = props.gpu_type is not None
         if gpu and props.gpu_count < 1:
             raise ValueError(f"GkeNodePool {props.name}: gpu_count must be >= 1 with a gpu_type")
@@ -65,6 +84,8 @@ class GkeNodePool(Construct):
             name=props.name,
             cluster=props.cluster_id,
             location=props.location,
+            node_locations=list(props.zones) if props.zones is not None else None,
+            # min, max and the initial count are per zone of node_locations.
             initial_node_count=props.min_nodes,
             autoscaling={"min_node_count": props.min_nodes, "max_node_count": props.max_nodes},
             management={"auto_repair": True, "auto_upgrade": True},

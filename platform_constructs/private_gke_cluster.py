@@ -47,6 +47,8 @@ class NodePoolSpec:
     disk_size_gb: int = 100
     gpu_type: str | None = None
     gpu_count: int = 1
+    zones: Sequence[str] | None = None
+    """Zones of the cluster's region (node_locations); None: every zone."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,6 +177,7 @@ class PrivateGkeCluster(Construct):
                     gpu_type=spec.gpu_type,
                     gpu_count=spec.gpu_count,
                     labels=props.labels,
+                    zones=spec.zones,
                 ),
             )
             for spec in props.node_pools

@@ -24,6 +24,7 @@ from platform_constructs import external_secrets_manifests as eso
 from platform_constructs import mesh_manifests as mesh
 from platform_constructs.app_values import (
     JUPYTER_USER_SERVICE_ACCOUNT,
+    GpuPool,
     jupyterhub_values,
     mlflow_values,
 )
@@ -485,13 +486,16 @@ class BootstrapStack(PlatformStack):
     ) -> dict[str, object]:
         if name == "jupyterhub":
             hub = config.apps.jupyterhub
-            gpu_pool = next((p for p in config.cluster.node_pools if p.gpu is not None), None)
             return jupyterhub_values(
                 values_file=hub.values_file,
                 admin_users=hub.admin_users,
                 storage_size=hub.storage_size,
                 cull_idle_minutes=hub.cull_idle_minutes,
-                gpu=(gpu_pool.gpu.type, gpu_pool.gpu.count) if gpu_pool and gpu_pool.gpu else None,
+                gpu_pools=[
+                    GpuPool(pool=pool.name, accelerator=pool.gpu.type, count=pool.gpu.count)
+                    for pool in config.cluster.node_pools
+                    if pool.gpu is not None
+                ],
                 identity_header=mesh.IDENTITY_HEADER,
                 gateway_principal=GATEWAY.principal,
                 proxy_principal=jupyterhub_workloads(config.app_namespaces[name])[

@@ -85,6 +85,7 @@ class ClusterStack(PlatformStack):
                         disk_size_gb=pool.disk_size_gb,
                         gpu_type=pool.gpu.type if pool.gpu else None,
                         gpu_count=pool.gpu.count if pool.gpu else 1,
+                        zones=pool.zones,
                     )
                     for pool in config.cluster.node_pools
                 ],

@@ -54,10 +54,10 @@ def bastion_data() -> Json:
         {
             "name": "gpu",
             "machine_type": "g2-standard-8",
-            "min_nodes": 0,
             "max_nodes": 2,
             "spot": True,
             "gpu": {"type": "nvidia-l4", "count": 1},
+            "zones": ["europe-west4-a", "europe-west4-c"],
         }
     )
     return data

@@ -191,6 +191,32 @@ def test_gateway_backend_keeps_websockets_open(
     assert backend["connectionDraining"] == {"drainingTimeoutSec": draining}
 
 
+def jupyterhub_values_of(stack: Json) -> Json:
+    for release in releases(stack).values():
+        if release["chart"] == "argocd-apps":
+            app = values_of(release)["applications"].get("jupyterhub")
+            if app:
+                values: Json = app["source"]["helm"]["valuesObject"]
+                return values
+    raise AssertionError("no jupyterhub Application")
+
+
+@pytest.mark.parametrize(("variant", "gpu_slugs"), [("example", []), ("bastion", ["gpu-gpu"])])
+def test_jupyterhub_gpu_profile_follows_the_pool(
+    synthesized: Synthesized, variant: str, gpu_slugs: list[str]
+) -> None:
+    profiles = jupyterhub_values_of(synthesized.stack(variant, "bootstrap"))["singleuser"][
+        "profileList"
+    ]
+    assert [p["slug"] for p in profiles] == ["cpu", *gpu_slugs]
+    for profile in profiles[1:]:
+        override = profile["kubespawner_override"]
+        # The bastion variant's pool "gpu": nvidia-l4, 1 per node.
+        assert override["node_selector"]["cloud.google.com/gke-nodepool"] == "gpu"
+        assert override["node_selector"]["cloud.google.com/gke-accelerator"] == "nvidia-l4"
+        assert override["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
+
+
 def test_iap_jwt_verified_in_the_mesh(synthesized: Synthesized) -> None:
     objects = custom_resources(releases(synthesized.stack("example", "bootstrap"))["iap-ingress"])
     request_auth = next(o for o in objects if o["kind"] == "RequestAuthentication")

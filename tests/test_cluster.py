@@ -122,6 +122,19 @@ def test_gpu_pool_spot_and_tainted(synthesized: Synthesized) -> None:
     assert gpu["node_config"]["taint"][0]["key"] == "nvidia.com/gpu"
 
 
+def test_gpu_pool_in_its_zones_and_empty_until_used(synthesized: Synthesized) -> None:
+    """The bastion variant's GPU pool names two zones and leaves min_nodes unset."""
+    pools = resources(synthesized.stack("bastion", "cluster"), "google_container_node_pool")
+    by_name = {p["name"]: p for p in pools.values()}
+    gpu = by_name["gpu"]
+    assert gpu["node_locations"] == ["europe-west4-a", "europe-west4-c"]
+    assert gpu["autoscaling"] == {"min_node_count": 0, "max_node_count": 2}  # per zone
+    assert gpu["initial_node_count"] == 0
+    # A CPU pool without zones keeps its default minimum in every zone of the region.
+    assert "node_locations" not in by_name["general"]
+    assert by_name["general"]["autoscaling"]["min_node_count"] == 1
+
+
 @pytest.mark.parametrize("variant", BOTH)
 def test_control_plane_reaches_webhooks(synthesized: Synthesized, variant: str) -> None:
     rules = resources(synthesized.stack(variant, "cluster"), "google_compute_firewall")

@@ -59,6 +59,8 @@ def _errors(mutation: Mutation) -> str:
     return str(caught.value)
 
 
+GPU_POOL: Json = {"name": "gpu", "machine_type": "g2-standard-8", "gpu": {"type": "nvidia-l4"}}
+
 # (case id, mutation, field path the message must name, words it must contain)
 BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
     ("project id format", _set("project_id", "My_Project"), "project_id", "project id"),
@@ -230,6 +232,36 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
         "less than or equal to 3600",
     ),
     ("unknown ingress key", _set("ingress.timeout", 60), "ingress.timeout", "unknown key"),
+    (
+        "gpu pool without zones",
+        lambda data: data["cluster"]["node_pools"].append(dict(GPU_POOL)),
+        "cluster.node_pools[1].zones",
+        "is required for a GPU pool: not every zone of a region offers nvidia-l4",
+    ),
+    (
+        "pool zone outside the region",
+        _set("cluster.node_pools[0].zones", ["europe-west4-a", "europe-west1-b"]),
+        "cluster.node_pools[0].zones[1]",
+        "'europe-west1-b' is not in region europe-west4",
+    ),
+    (
+        "pool zone is a region",
+        _set("cluster.node_pools[0].zones", ["europe-west4"]),
+        "cluster.node_pools[0].zones[0]",
+        "a Google Cloud zone such as europe-west4-b",
+    ),
+    (
+        "pool zones repeated",
+        _set("cluster.node_pools[0].zones", ["europe-west4-a", "europe-west4-a"]),
+        "cluster.node_pools[0].zones",
+        "duplicate entries: europe-west4-a",
+    ),
+    (
+        "pool zones empty",
+        _set("cluster.node_pools[0].zones", []),
+        "cluster.node_pools[0].zones",
+        "at least 1",
+    ),
 ]
 
 
@@ -242,6 +274,19 @@ def test_bad_config_names_the_field(mutation: Mutation, field: str, words: str) 
     assert "bad.yaml" in message
     assert f"  - {field}:" in message or f"  - {field}[" in message, message
     assert words in message, message
+
+
+@pytest.mark.parametrize(("min_nodes", "expected"), [(None, 0), (0, 0), (1, 1)])
+def test_gpu_pools_start_empty_unless_told(min_nodes: int | None, expected: int) -> None:
+    data = example_data()
+    pool = {**GPU_POOL, "zones": ["europe-west4-a"]}
+    if min_nodes is not None:
+        pool["min_nodes"] = min_nodes
+    data["cluster"]["node_pools"].append(pool)
+    config = parse_config(data)
+    assert config.cluster.node_pools[1].min_nodes == expected
+    assert config.cluster.node_pools[1].zones == ["europe-west4-a"]
+    assert config.cluster.node_pools[0].min_nodes == 1  # a CPU pool keeps its default
 
 
 def test_example_config_is_valid() -> None:

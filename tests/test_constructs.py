@@ -250,7 +250,8 @@ def test_cluster_access_rejects(changes: Changes, match: str) -> None:
 
 
 # --- GkeNodePool -----------------------------------------------------------------------
-# Rules: min_nodes <= max_nodes; min_nodes >= 0 and max_nodes >= 1.
+# Rules: min_nodes <= max_nodes; min_nodes >= 0 and max_nodes >= 1; zones, when given,
+# are distinct zones of the pool's region.
 
 
 def node_pool(**changes: Any) -> GkeNodePool:
@@ -272,6 +273,12 @@ def test_node_pool_autoscales_within_its_bounds(min_nodes: int, max_nodes: int) 
     assert pool["initial_node_count"] == min_nodes
 
 
+@pytest.mark.parametrize("zones", [None, [f"{REGION}-b"], [f"{REGION}-b", f"{REGION}-d"]])
+def test_node_pool_runs_in_its_zones(zones: list[str] | None) -> None:
+    pool = only(synth(node_pool(zones=zones)), "google_container_node_pool")
+    assert pool.get("node_locations") == zones
+
+
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
@@ -284,6 +291,17 @@ def test_node_pool_autoscales_within_its_bounds(min_nodes: int, max_nodes: int) 
             {"gpu_type": "nvidia-l4", "gpu_count": 0},
             "gpu_count must be >= 1 with a gpu_type",
             id="gpu-count-0",
+        ),
+        pytest.param({"zones": []}, "zones is empty", id="zones-empty"),
+        pytest.param(
+            {"zones": [f"{REGION}-b", f"{REGION}-b"]}, "duplicate zones", id="zones-duplicate"
+        ),
+        pytest.param(
+            {"zones": ["us-central1-a"]}, "are not zones of europe-west1", id="zone-other-region"
+        ),
+        pytest.param({"zones": [REGION]}, "are not zones of europe-west1", id="zone-is-region"),
+        pytest.param(
+            {"zones": [f"{REGION}-b,{REGION}-c"]}, "are not zones of", id="zone-list-in-a-string"
         ),
     ],
 )

@@ -15,6 +15,8 @@ from platform_constructs import helm_values
 from platform_constructs.app_values import (
     AUTHENTICATOR_CONFIG_KEY,
     CLOUD_SQL_PROXY_IMAGE,
+    GPU_START_TIMEOUT_SECONDS,
+    GpuPool,
     jupyterhub_values,
     mlflow_values,
 )
@@ -44,15 +46,19 @@ PROXY_PRINCIPAL = "cluster.local/ns/jupyterhub/sa/default"
 IDENTITY_HEADER = "x-iap-user-email"
 
 
+L4_POOL = GpuPool(pool="gpu", accelerator="nvidia-l4", count=2)
+T4_POOL = GpuPool(pool="t4-spot", accelerator="nvidia-tesla-t4", count=1)
+
+
 def _jupyterhub(
-    gpu: tuple[str, int] | None = None, values_file: str = "jupyterhub.yaml"
+    gpu_pools: list[GpuPool] | None = None, values_file: str = "jupyterhub.yaml"
 ) -> dict[str, Any]:
     return jupyterhub_values(
         values_file=values_file,
         admin_users=["Admin@Example.com", "ops@example.com"],
         storage_size="20Gi",
         cull_idle_minutes=45,
-        gpu=gpu,
+        gpu_pools=gpu_pools or [],
         identity_header=IDENTITY_HEADER,
         gateway_principal=GATEWAY_PRINCIPAL,
         proxy_principal=PROXY_PRINCIPAL,
@@ -240,9 +246,9 @@ def test_unknown_chart_is_an_error() -> None:
 # --- JupyterHub ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("gpu", [None, ("nvidia-tesla-t4", 2)])
-def test_jupyterhub_values_are_valid_for_the_chart(gpu: tuple[str, int] | None) -> None:
-    assert chart_values_problems("jupyterhub", _jupyterhub(gpu)) == []
+@pytest.mark.parametrize("gpu_pools", [None, [L4_POOL, T4_POOL]])
+def test_jupyterhub_values_are_valid_for_the_chart(gpu_pools: list[GpuPool] | None) -> None:
+    assert chart_values_problems("jupyterhub", _jupyterhub(gpu_pools)) == []
 
 
 def test_jupyterhub_values_properties() -> None:
@@ -294,15 +300,21 @@ def test_jupyterhub_profiles_cpu_only_without_gpu() -> None:
     assert "nvidia.com/gpu" not in str(profiles)
 
 
-def test_jupyterhub_profiles_gpu() -> None:
-    profiles = _jupyterhub(("nvidia-l4", 2))["singleuser"]["profileList"]
-    assert [p["slug"] for p in profiles] == ["cpu", "gpu"]
-    override = profiles[1]["kubespawner_override"]
-    assert override["extra_resource_limits"] == {"nvidia.com/gpu": "2"}
-    assert override["node_selector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in override[
-        "tolerations"
-    ]
+def test_jupyterhub_profiles_follow_each_gpu_pool() -> None:
+    profiles = _jupyterhub([L4_POOL, T4_POOL])["singleuser"]["profileList"]
+    assert [p["slug"] for p in profiles] == ["cpu", "gpu-gpu", "gpu-t4-spot"]
+    for profile, pool in zip(profiles[1:], (L4_POOL, T4_POOL), strict=True):
+        override = profile["kubespawner_override"]
+        assert override["extra_resource_limits"] == {"nvidia.com/gpu": str(pool.count)}
+        assert override["node_selector"] == {
+            "cloud.google.com/gke-nodepool": pool.pool,
+            "cloud.google.com/gke-accelerator": pool.accelerator,
+        }
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in override[
+            "tolerations"
+        ]
+        # Scale-up from 0 plus the driver install take longer than the default.
+        assert override["start_timeout"] == GPU_START_TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -314,7 +326,10 @@ def test_jupyterhub_profiles_gpu() -> None:
         ("identity_header", "x-iap user"),
         ("gateway_principal", "istio-gateway"),
         ("proxy_principal", "default"),
-        ("gpu", ("nvidia-l4", 0)),
+        ("gpu_pools", [GpuPool(pool="gpu", accelerator="nvidia-l4", count=0)]),
+        ("gpu_pools", [GpuPool(pool="gpu", accelerator="nvidia l4", count=1)]),
+        ("gpu_pools", [GpuPool(pool="GPU pool", accelerator="nvidia-l4", count=1)]),
+        ("gpu_pools", [L4_POOL, L4_POOL]),
     ],
 )
 def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
@@ -323,7 +338,7 @@ def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
         "admin_users": ["a@example.com"],
         "storage_size": "10Gi",
         "cull_idle_minutes": 60,
-        "gpu": None,
+        "gpu_pools": [],
         "identity_header": IDENTITY_HEADER,
         "gateway_principal": GATEWAY_PRINCIPAL,
         "proxy_principal": PROXY_PRINCIPAL,
