@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from platform_config.loader import ConfigError, config_path_from_env, load_config
+from platform_config.yaml_reader import clip
 
 
 def main(argv: list[str]) -> int:
@@ -20,7 +21,8 @@ def main(argv: list[str]) -> int:
         return 2
     apps = ", ".join(config.apps.enabled()) or "none"
     print(
-        f"config OK: {path} (environment {config.environment}, project {config.project_id}, "
+        f"config OK: {clip(str(path), 300)} (environment {config.environment}, "
+        f"project {config.project_id}, "
         f"{config.cluster.control_plane_access} access, apps: {apps})"
     )
     return 0

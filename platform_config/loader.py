@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from platform_config.model import FIELD_MARK, PlatformConfig
+from platform_config.types import PATTERN_HELP
+from platform_config.yaml_reader import YamlError, clip, parse_yaml, read_text_file, shown
 
 #: `make synth` works with no edits: this file is the embedded default.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "example.yaml"
 CONFIG_ENV_VAR = "PLATFORM_CONFIG"
+#: A report lists at most this many problems (then how many more there are).
+MAX_PROBLEMS = 20
+#: And no line of it is longer than this.
+MAX_PROBLEM_CHARS = 600
 
 
 class ConfigError(Exception):
     """A config file that cannot be used. str() is the full, printable report."""
 
     def __init__(self, path: Path | str, problems: list[str]) -> None:
-        self.path = str(path)
-        self.problems = problems
+        self.path = clip(str(path), 300)
+        self.problems = [clip(problem, MAX_PROBLEM_CHARS) for problem in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            self.problems.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
         lines = [f"error: invalid platform config {self.path}"]
-        lines += [f"  - {problem}" for problem in problems]
+        lines += [f"  - {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
 
 
@@ -38,8 +46,11 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]{1,64}", part):
+            path += f".{part}" if path else part
         else:
-            path += f".{part}" if path else str(part)
+            # A key from the file (unknown key, label, app name): quoted, cut.
+            path += f"[{shown(part, 80)}]"
     return path or "(top level)"
 
 
@@ -56,14 +67,22 @@ def _describe(error: Any) -> str:
     if message.startswith(FIELD_MARK):
         # A model validator named the field it is about (model.field_error).
         _, sub_path, message = message.split(FIELD_MARK, 2)
-        location += tuple(sub_path.split("."))
+    else:
+        sub_path = ""
     field = _field_path(location)
+    if sub_path:
+        # Already safe: built by the model from field names and _key_path.
+        joiner = "" if field == "(top level)" else ("" if sub_path.startswith("[") else ".")
+        field = sub_path if field == "(top level)" else f"{field}{joiner}{sub_path}"
     if kind == "extra_forbidden":
         return f"{field}: unknown key (check the spelling; see the config reference in README.md)"
     if kind == "missing":
         return f"{field}: required field is missing"
+    if kind == "string_pattern_mismatch":
+        allowed = PATTERN_HELP.get(str(error.get("ctx", {}).get("pattern")), message)
+        return f"{field}: got {shown(error['input'])}; expected {allowed}"
     if kind == "literal_error":
-        return f"{field}: got {error['input']!r}; {message[0].lower()}{message[1:]}"
+        return f"{field}: got {shown(error['input'])}; {message[0].lower()}{message[1:]}"
     if kind in {
         "int_type",
         "int_parsing",
@@ -75,7 +94,7 @@ def _describe(error: Any) -> str:
         "model_type",
         "int_from_float",
     }:
-        return f"{field}: got {error['input']!r}; {message[0].lower()}{message[1:]}"
+        return f"{field}: got {shown(error['input'])}; {message[0].lower()}{message[1:]}"
     return f"{field}: {message}"
 
 
@@ -94,21 +113,23 @@ def parse_config(data: Any, path: Path | str = "<config>") -> PlatformConfig:
 
 
 def load_config(path: Path | str | None = None) -> PlatformConfig:
-    """Load the config at `path` (default: $PLATFORM_CONFIG or the example)."""
+    """Load the config at `path` (default: $PLATFORM_CONFIG or the example).
+
+    Bounded on any input: only a regular file of at most MAX_FILE_BYTES is
+    read, and the YAML reader refuses aliases, duplicate keys, deep nesting
+    and huge numbers (platform_config/yaml_reader.py).
+    """
     config_path = Path(path) if path is not None else config_path_from_env()
     try:
-        text = config_path.read_text(encoding="utf-8")
+        text = read_text_file(config_path)
     except FileNotFoundError:
         raise ConfigError(
             config_path, [f"file not found (set {CONFIG_ENV_VAR} to an existing YAML file)"]
         ) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
-        raise ConfigError(config_path, [f"cannot read the file: {err}"]) from None
+    except YamlError as err:
+        raise ConfigError(config_path, [str(err)]) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(config_path, [f"YAML syntax error at {where}{problem}"]) from None
+        data = parse_yaml(text)
+    except YamlError as err:
+        raise ConfigError(config_path, [str(err)]) from None
     return parse_config(data, config_path)

@@ -79,7 +79,7 @@ class IapBastion(Construct):
             "identity",
             props=ServiceIdentityProps(
                 project_id=props.project_id,
-                account_id=f"{props.name}"[:30].rstrip("-"),
+                account_id=props.name,
                 display_name="IAP bastion (tinyproxy to the GKE control plane)",
                 project_roles=("roles/logging.logWriter", "roles/monitoring.metricWriter"),
             ),

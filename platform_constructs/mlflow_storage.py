@@ -58,7 +58,8 @@ POSTGRES_FLAGS = {
 @dataclass(frozen=True, kw_only=True)
 class MlflowStorageProps:
     name: str
-    """Prefix of the instance and service account names."""
+    """The Cloud SQL instance name and MLflow's service account id (6-30
+    characters, used as is: the config layer computes and checks it)."""
     bucket_name: str
     """The artifact bucket: globally unique, 3-63 characters."""
     project_id: str
@@ -99,7 +100,7 @@ class MlflowStorage(Construct):
             "identity",
             props=ServiceIdentityProps(
                 project_id=props.project_id,
-                account_id=f"{props.name}"[-30:].lstrip("-"),
+                account_id=props.name,
                 display_name="MLflow tracking server",
                 # instanceUser: IAM database login; client: connect via the proxy.
                 project_roles=("roles/cloudsql.client", "roles/cloudsql.instanceUser"),

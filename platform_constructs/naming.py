@@ -1,14 +1,12 @@
-"""Stable construct ids derived from values (ids become Terraform addresses)."""
+"""Stable construct ids derived from values (ids become Terraform addresses).
+
+`slug` lives in the config layer, which also rejects entries whose slugs
+collide (two members that differ only in punctuation), so every id it makes
+for a validated config is unique.
+"""
 
 from __future__ import annotations
 
-import re
+from platform_config.model import slug
 
-
-def slug(value: str) -> str:
-    """`group:ml-team@example.com` -> `group-ml-team-example-com`.
-
-    Used for per-member resources, so adding or removing one member never
-    renumbers (and so re-creates) the others.
-    """
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+__all__ = ["slug"]

@@ -90,7 +90,7 @@ class PrivateGkeCluster(Construct):
             "node-identity",
             props=ServiceIdentityProps(
                 project_id=props.project_id,
-                account_id=f"{props.name}-nodes"[-30:].lstrip("-"),
+                account_id=f"{props.name}-nodes",
                 display_name=f"GKE nodes of {props.name}",
                 project_roles=NODE_ROLES,
             ),

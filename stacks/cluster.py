@@ -63,7 +63,7 @@ class ClusterStack(PlatformStack):
             self,
             "gke",
             props=PrivateGkeClusterProps(
-                name=config.name("gke"),
+                name=config.names.gke_cluster,
                 project_id=config.project_id,
                 location=config.region,
                 network_id=network.vpc.network.id,
@@ -106,7 +106,7 @@ class ClusterStack(PlatformStack):
             "external-secrets-identity",
             props=ServiceIdentityProps(
                 project_id=config.project_id,
-                account_id=f"{config.environment}-external-secrets"[:30].rstrip("-"),
+                account_id=config.names.external_secrets_service_account,
                 display_name="External Secrets Operator (Secret Manager reader)",
                 workload_identity_user=EXTERNAL_SECRETS_KSA,
                 depends_on=[self.gke.cluster],
@@ -120,7 +120,7 @@ class ClusterStack(PlatformStack):
                 self,
                 "argocd-repo-credentials",
                 props=ManagedSecretProps(
-                    secret_id=f"{config.environment}-argocd-repo-credentials",
+                    secret_id=config.names.repo_credentials_secret,
                     project_id=config.project_id,
                     region=config.region,
                     accessors=secret_readers,
@@ -133,7 +133,7 @@ class ClusterStack(PlatformStack):
                 self,
                 "argocd-oidc-client",
                 props=ManagedSecretProps(
-                    secret_id=f"{config.environment}-argocd-oidc-client",
+                    secret_id=config.names.oidc_client_secret,
                     project_id=config.project_id,
                     region=config.region,
                     accessors=secret_readers,
@@ -156,7 +156,7 @@ class ClusterStack(PlatformStack):
             self,
             "certificate",
             props=ManagedCertificateProps(
-                name_prefix=config.name("cert"), domains=config.certificate_domains
+                name_prefix=config.names.certificate_prefix, domains=config.certificate_domains
             ),
         )
 
@@ -165,8 +165,8 @@ class ClusterStack(PlatformStack):
                 self,
                 "mlflow",
                 props=MlflowStorageProps(
-                    name=f"{config.environment}-mlflow",
-                    bucket_name=config.mlflow_bucket_name,
+                    name=config.names.mlflow,
+                    bucket_name=config.names.mlflow_bucket,
                     project_id=config.project_id,
                     region=config.region,
                     private_network_id=network.private_services.connection.network,

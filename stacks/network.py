@@ -26,7 +26,7 @@ class NetworkStack(PlatformStack):
             self,
             "vpc",
             props=PrivateVpcProps(
-                name=config.name("vpc"),
+                name=config.names.vpc,
                 region=config.region,
                 subnet_cidr=config.network.subnet_cidr,
                 pods_cidr=config.network.pods_cidr,
@@ -40,7 +40,7 @@ class NetworkStack(PlatformStack):
                 self,
                 "private-services",
                 props=PrivateServicesAccessProps(
-                    name=config.name("private-services"),
+                    name=config.names.private_services,
                     network_id=self.vpc.network.id,
                     cidr=config.network.private_services_cidr,
                 ),
@@ -52,7 +52,7 @@ class NetworkStack(PlatformStack):
         # The GKE Ingress takes this address by name; it outlives the Ingress
         # so DNS and the certificate survive a re-created load balancer.
         self.ingress_ip = ComputeGlobalAddress(
-            self, "ingress-ip", name=config.name("ingress"), depends_on=[self.vpc.network]
+            self, "ingress-ip", name=config.names.ingress_ip, depends_on=[self.vpc.network]
         )
         IngressDns(
             self,

@@ -139,19 +139,36 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
     ),
     ("no node pools", _set("cluster.node_pools", []), "cluster.node_pools", "at least 1"),
     (
-        "cluster name and environment too long for GKE",
-        _set_all({"cluster.name": "machine-learning-platform", "environment": "production-eu"}),
+        "cluster name and environment too long for the node service account",
+        _set_all({"cluster.name": "machine-learning", "environment": "prod"}),
         "cluster.name",
-        "GKE allows at most 40, so cluster.name and environment may have at most 35",
+        "node service account id 'machine-learning-prod-gke-nodes' 31 characters long; "
+        "Google allows at most 30: shorten cluster.name and environment by 1 characters",
     ),
     (
-        "mlflow bucket name too long",
-        # The longest project id (30) and environment (16).
+        "cluster name too long for GKE",
+        _set("cluster.name", "a-cluster-name-of-forty-characters-ab"),
+        "cluster.name",
+        "GKE cluster name 'a-cluster-name-of-forty-characters-ab-example-gke' 49 characters",
+    ),
+    (
+        "bastion service account id",
         _set_all(
-            {"project_id": "a-very-long-project-id-1234567", "environment": "production-euro1"}
+            {
+                "cluster.name": "ml-platform",
+                "environment": "prod-eu1",
+                "cluster.control_plane_access": "bastion",
+                "access.bastion_members": ["user:alice@example.com"],
+            }
         ),
+        "cluster.name",
+        "the bastion's service account id 'ml-platform-prod-eu1-gke-bastion' 32 characters",
+    ),
+    (
+        "environment too long for the External Secrets service account",
+        _set("environment", "production-eu1"),
         "environment",
-        "GCS allows at most 63",
+        "1-13 lowercase letters",
     ),
     (
         "built-in app port out of range",
@@ -303,22 +320,19 @@ def test_private_services_range_of_a_slash_24_or_larger_is_valid(cidr: str) -> N
 
 
 def test_longest_names_that_fit_are_valid() -> None:
-    """35 characters of cluster.name + environment name a 40-character GKE cluster."""
+    """19 characters of cluster.name + environment name a 30-character node account;
+    the longest environment (13) and project id (30) still name a valid bucket."""
     data = example_data()
-    data["cluster"]["name"] = "machine-learning-platform"  # 25
-    data["environment"] = "prod-eu-01"  # 10
+    data["cluster"]["name"] = "ml-platform"  # 11
+    data["environment"] = "prod-eu1"  # 8
     config = parse_config(data)
-    assert len(config.name("gke")) == 40
-    assert len(config.mlflow_bucket_name) <= 63
-
-
-def test_a_long_environment_is_fine_without_mlflow() -> None:
-    """The bucket rule only applies when MLflow (and so its bucket) exists."""
-    data = example_data()
-    data["project_id"] = "a-very-long-project-id-1234567"
-    data["environment"] = "production-euro1"
-    data["apps"]["mlflow"] = {"enabled": False}
-    assert parse_config(data).environment == "production-euro1"
+    assert len(config.names.node_service_account) == 30
+    data["cluster"]["name"] = "ml"
+    data["environment"] = "production-eu"  # 13
+    data["project_id"] = "a-very-long-project-id-1234567"  # 30
+    config = parse_config(data)
+    assert len(config.names.external_secrets_service_account) == 30
+    assert len(config.names.mlflow_bucket) == 61
 
 
 def test_secure_defaults_for_everything_optional() -> None:
