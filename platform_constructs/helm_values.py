@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from platform_constructs.terraform_literal import CDKTF_TOKEN_MARKER, escape_template
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: One YAML file of static values per chart; code merges the computed part over it.
 HELM_VALUES_DIR = REPO_ROOT / "helm-values"
@@ -106,7 +108,11 @@ FREE_FORM_PATHS: dict[str, frozenset[KeyPath]] = {
 def load_values(file_name: str) -> dict[str, Any]:
     """Parse helm-values/<file_name>; the file must hold a mapping (or nothing)."""
     path = HELM_VALUES_DIR / file_name
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    text = path.read_text(encoding="utf-8")
+    if CDKTF_TOKEN_MARKER in text:
+        # Only code may reference Terraform values; a file could forge one.
+        raise ValueError(f"{path}: contains the cdktf token marker {CDKTF_TOKEN_MARKER!r}")
+    data = yaml.load(text, Loader=SAFE_LOADER)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -132,12 +138,19 @@ _ValuesDumper.add_representer(str, _literal_if_multiline)
 
 
 def to_values_yaml(values: Mapping[str, Any]) -> str:
-    """Stable YAML (sorted keys) so the synthesized JSON is deterministic."""
-    return str(
+    """The `values` string of a helm_release: YAML from the emitter, Terraform-escaped.
+
+    Stable (sorted keys) so the synthesized JSON is deterministic. Every
+    literal ``${`` / ``%{`` (free text from helm-values/ files) is escaped so
+    Terraform reads it as text; cdktf tokens (cross-stack references merged
+    in by code) stay live (platform_constructs/terraform_literal.py).
+    """
+    text = str(
         yaml.dump(
             dict(values), Dumper=_ValuesDumper, sort_keys=True, default_flow_style=False, width=120
         )
     )
+    return escape_template(text)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

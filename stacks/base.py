@@ -21,13 +21,12 @@ class PlatformStack(TerraformStack):
             "google",
             project=config.project_id,
             region=config.region,
-            default_labels={
-                **config.labels,
-                "managed-by": "cdktf",
-                "environment": config.environment,
-            },
             add_terraform_attribution_label=False,
         )
+        # Set through an override, not the default_labels argument: cdktf
+        # snake-cases every key of a provider's arguments (managed-by would
+        # become managed_by, a__b a_b), while overrides are written verbatim.
+        self.google.add_override("default_labels", config.default_labels)
 
     def next_step(self, text: str) -> TerraformOutput:
         """The one output that tells the operator what to do after this stack."""
