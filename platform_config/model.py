@@ -71,8 +71,11 @@ RESERVED_APP_KEYS = frozenset({"root", "argocd", "argo-cd"})
 RESERVED_LABEL_KEYS = frozenset({"managed-by", "environment", "pool"})
 RESERVED_LABEL_PREFIXES = ("goog",)
 
-#: Google-managed SSL certificates accept at most this many domains.
-MAX_CERTIFICATE_DOMAINS = 100
+#: One Google-managed certificate per host, and a load balancer's target HTTPS
+#: proxy holds at most 15 certificates: apex, argocd and 13 apps.
+MAX_CERTIFICATE_DOMAINS = 15
+#: A GKE ManagedCertificate's domain has at most 63 characters (its CRD).
+MAX_CERTIFICATE_DOMAIN_LENGTH = 63
 #: GKE cluster names (<cluster.name>-<environment>-gke) have at most 40 characters.
 MAX_GKE_CLUSTER_NAME = 40
 #: GCS bucket names (MLflow's <project_id>-<environment>-mlflow-artifacts): at most 63.
@@ -629,7 +632,6 @@ class PlatformNames:
     vpc: str
     ingress_ip: str
     private_services: str
-    certificate_prefix: str
     webhook_firewall: str
     node_service_account: str
     bastion: str
@@ -760,10 +762,22 @@ class PlatformConfig(StrictModel):
         if len(self.certificate_domains) > MAX_CERTIFICATE_DOMAINS:
             raise field_error(
                 "apps",
-                f"{len(self.certificate_domains)} certificate domains (apex, argocd and "
-                f"one per enabled app): a Google-managed certificate allows at most "
-                f"{MAX_CERTIFICATE_DOMAINS}",
+                f"{len(self.certificate_domains)} hosts (apex, argocd and one per enabled app) "
+                f"need as many certificates; the load balancer holds at most "
+                f"{MAX_CERTIFICATE_DOMAINS}: at most {MAX_CERTIFICATE_DOMAINS - 2} enabled apps",
             )
+        certified_hosts = {
+            "domain": [self.domain, self.argocd_host],
+            **{f"apps.{name}.host": [host] for name, host in self.app_hosts.items()},
+        }
+        for field, field_hosts in certified_hosts.items():
+            for host in field_hosts:
+                if len(host) > MAX_CERTIFICATE_DOMAIN_LENGTH:
+                    raise field_error(
+                        field,
+                        f"makes the host {host!r} ({len(host)} characters); a Google-managed "
+                        f"certificate's domain has at most {MAX_CERTIFICATE_DOMAIN_LENGTH}",
+                    )
         return self
 
     @model_validator(mode="after")
@@ -835,13 +849,6 @@ class PlatformConfig(StrictModel):
                 rule=GCE_NAME,
                 max_length=63,
                 what="the webhook firewall rule name",
-                field="cluster.name",
-            ),
-            DerivedName(
-                value=names.certificate_prefix + "-12345678",
-                rule=GCE_NAME,
-                max_length=63,
-                what="the certificate name",
                 field="cluster.name",
             ),
             DerivedName(
@@ -921,7 +928,6 @@ class PlatformConfig(StrictModel):
             vpc=self.name("vpc"),
             ingress_ip=self.name("ingress"),
             private_services=self.name("private-services"),
-            certificate_prefix=self.name("cert"),
             webhook_firewall=f"{gke}-allow-control-plane-webhooks",
             node_service_account=f"{gke}-nodes",
             bastion=f"{gke}-bastion",
@@ -963,7 +969,7 @@ class PlatformConfig(StrictModel):
 
     @property
     def certificate_domains(self) -> list[str]:
-        """Apex, Argo CD and every enabled app: what the managed cert covers."""
+        """Apex, Argo CD and every enabled app: one Google-managed certificate each."""
         return [self.domain, self.argocd_host, *self.app_hosts.values()]
 
     @property

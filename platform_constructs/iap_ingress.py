@@ -1,9 +1,10 @@
 """IapIngress: the platform's only door, a Google load balancer behind IAP.
 
-GKE Ingress (class gce) on the global static IP with the Google-managed
-certificate, HTTP redirected to HTTPS (FrontendConfig), IAP on with Google's
-managed OAuth client (BackendConfig without oauthclientCredentials), in
-front of the Istio ingress gateway (NEG). Inside the mesh the gateway checks
+GKE Ingress (class gce) on the global static IP with one Google-managed
+certificate per host (GKE ManagedCertificate objects), HTTP redirected to
+HTTPS (FrontendConfig), IAP on with Google's managed OAuth client
+(BackendConfig without oauthclientCredentials), in front of the Istio
+ingress gateway (NEG). Inside the mesh the gateway checks
 the IAP JWT again, so traffic that bypasses the load balancer gets nothing,
 and hands the verified email to apps in a header.
 """
@@ -21,6 +22,11 @@ from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
 from platform_constructs import mesh_manifests as mesh
+from platform_constructs.managed_certificate import (
+    ManagedCertificate,
+    ManagedCertificateProps,
+    certificate_release_name,
+)
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
 from platform_constructs.naming import slug
 
@@ -32,6 +38,9 @@ GATEWAY_NAME = "platform"
 #: (shorter cuts WebSockets, see IapIngressProps), draining at most an hour.
 BACKEND_TIMEOUT_RANGE = range(3600, 86400 + 1)
 CONNECTION_DRAINING_RANGE = range(0, 3600 + 1)
+#: A target HTTPS proxy holds at most 15 SSL certificates (Compute Engine API).
+MAX_CERTIFICATES = 15
+MANAGED_CERTIFICATES_ANNOTATION = "networking.gke.io/managed-certificates"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,7 +65,9 @@ class IapIngressProps:
     routes: Mapping[str, RouteTarget]
     """Fully qualified host -> in-cluster target."""
     static_ip_name: str
-    certificate_name: str
+    certificate_domains: Sequence[str]
+    """One Google-managed certificate per host: every route host, and any other
+    host the load balancer answers for (the apex). At most 15."""
     project_number: str
     helm_provider: HelmProvider
     kubernetes_provider: KubernetesProvider
@@ -99,6 +110,17 @@ class IapIngress(Construct):
                     f"IapIngress: {field} must be within {allowed.start}..{allowed.stop - 1}, "
                     f"got {value!r}"
                 )
+        domains = list(props.certificate_domains)
+        if len(set(domains)) != len(domains):
+            raise ValueError(f"IapIngress: duplicate certificate domains in {domains}")
+        if len(domains) > MAX_CERTIFICATES:
+            raise ValueError(
+                f"IapIngress: {len(domains)} certificate domains; a load balancer holds at most "
+                f"{MAX_CERTIFICATES} certificates"
+            )
+        uncovered = sorted(set(props.routes) - set(domains))
+        if uncovered:
+            raise ValueError(f"IapIngress: routes without a certificate: {', '.join(uncovered)}")
         ns = props.namespace
         hosts = sorted(props.routes)
         self.manifests: list[mesh.Manifest] = [
@@ -170,6 +192,21 @@ class IapIngress(Construct):
                 depends_on=props.depends_on,
             ),
         )
+        # One certificate per host, each its own resource whose address and
+        # name depend on the host only: adding a host creates one, removing a
+        # host deletes one, and the others never change. The Ingress depends on
+        # each, so Terraform creates a certificate before listing it and, when
+        # a host goes, updates the Ingress (detaches) before deleting it.
+        self.certificates = [
+            ManagedCertificate(
+                self,
+                certificate_release_name(domain),
+                props=ManagedCertificateProps(
+                    domain=domain, namespace=ns, provider=props.helm_provider
+                ),
+            )
+            for domain in sorted(domains)
+        ]
         self.ingress = IngressV1(
             self,
             "ingress",
@@ -180,7 +217,9 @@ class IapIngress(Construct):
                 "annotations": {
                     "kubernetes.io/ingress.class": "gce",
                     "kubernetes.io/ingress.global-static-ip-name": props.static_ip_name,
-                    "ingress.gcp.kubernetes.io/pre-shared-cert": props.certificate_name,
+                    # GKE's certificate controller writes pre-shared-cert from
+                    # this list; Terraform leaves that annotation to it.
+                    MANAGED_CERTIFICATES_ANNOTATION: ",".join(c.name for c in self.certificates),
                     "networking.gke.io/v1beta1.FrontendConfig": FRONTEND_CONFIG_NAME,
                 },
             },
@@ -189,5 +228,5 @@ class IapIngress(Construct):
                     "service": {"name": props.gateway_service, "port": {"number": 80}}
                 }
             },
-            depends_on=[self.bundle.release],
+            depends_on=[self.bundle.release, *(c.release for c in self.certificates)],
         )

@@ -337,7 +337,7 @@ class BootstrapStack(PlatformStack):
                 gateway_selector=GATEWAY.selector,
                 routes=routes,
                 static_ip_name=network.ingress_ip.name,
-                certificate_name=cluster.certificate.name,
+                certificate_domains=config.certificate_domains,
                 project_number=project.number,
                 helm_provider=helm,
                 kubernetes_provider=kubernetes,

@@ -1,4 +1,4 @@
-"""cluster stack: private GKE, identities, secrets, IAP access, certificate, MLflow data."""
+"""cluster stack: private GKE, identities, secrets, IAP access, MLflow data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from constructs import Construct
 
 from platform_config import PlatformConfig
 from platform_constructs.iap_web_access import IapWebAccess, IapWebAccessProps
-from platform_constructs.managed_certificate import ManagedCertificate, ManagedCertificateProps
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
 from platform_constructs.mlflow_storage import MlflowStorage, MlflowStorageProps
 from platform_constructs.private_gke_cluster import (
@@ -152,14 +151,6 @@ class ClusterStack(PlatformStack):
                 project_id=config.project_id, members=config.access.iap_members
             ),
         )
-        self.certificate = ManagedCertificate(
-            self,
-            "certificate",
-            props=ManagedCertificateProps(
-                name_prefix=config.names.certificate_prefix, domains=config.certificate_domains
-            ),
-        )
-
         self.mlflow = (
             MlflowStorage(
                 self,
@@ -203,7 +194,6 @@ class ClusterStack(PlatformStack):
                 value=gke.bastion.tunnel_command,
                 description=f"Opens the IAP tunnel; then HTTPS_PROXY={gke.bastion.proxy_url}",
             )
-        TerraformOutput(self, "certificate_name", value=self.certificate.name)
         TerraformOutput(
             self,
             "secrets_to_fill",

@@ -63,10 +63,33 @@ def bastion_data() -> Json:
     return data
 
 
+#: The app that example_plus_app_data adds to the example.
+EXTRA_APP = "tools"
+
+
+def example_plus_app_data() -> Json:
+    """The example with one more app: adding it must leave every existing certificate alone."""
+    data = example_data()
+    data["apps"][EXTRA_APP] = {
+        "chart_repo": "https://charts.example.com",
+        "chart": "tools",
+        "chart_version": "1.0.0",
+        "values_file": "mlflow.yaml",  # any existing file: only the certificates matter here
+        "service": "tools",
+        "service_port": 80,
+    }
+    return data
+
+
 #: Config variants synthesized once per session: the example (dns mode, all
-#: apps) and a variant exercising the other branches (bastion mode, Google
-#: OIDC, https GitOps repo, managed DNS zone, GPU pool, MLflow off).
-VARIANTS: dict[str, Callable[[], Json]] = {"example": example_data, "bastion": bastion_data}
+#: apps), a variant exercising the other branches (bastion mode, Google
+#: OIDC, https GitOps repo, managed DNS zone, GPU pool, MLflow off), and the
+#: example with one app more (what adding or removing an app changes).
+VARIANTS: dict[str, Callable[[], Json]] = {
+    "example": example_data,
+    "bastion": bastion_data,
+    "example-plus-app": example_plus_app_data,
+}
 
 
 CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".tools" / "checkov" / "bin" / "checkov"))

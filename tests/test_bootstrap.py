@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,12 +10,12 @@ import pytest
 import yaml
 
 from platform_constructs.helm_values import chart_values_problems
-from tests.conftest import Json, Synthesized, only, resources
+from tests.conftest import EXTRA_APP, Json, Synthesized, only, resources
 
 BOTH = ["example", "bastion"]
 
 #: Which release installs the CRD (and webhook) each custom resource needs.
-#: GKE's own kinds (BackendConfig, FrontendConfig) exist with the cluster.
+#: GKE's own kinds (BackendConfig, FrontendConfig, ManagedCertificate) exist with the cluster.
 CRD_OWNER = {
     "Gateway": "istio-base",
     "VirtualService": "istio-base",
@@ -27,7 +28,7 @@ CRD_OWNER = {
 }
 #: Webhooks that must be ready before the kind is accepted.
 WEBHOOK_OWNER = {"ClusterSecretStore": "external-secrets", "ExternalSecret": "external-secrets"}
-GKE_KINDS = {"BackendConfig", "FrontendConfig"}
+GKE_KINDS = {"BackendConfig", "FrontendConfig", "ManagedCertificate"}
 #: Kubernetes' own kinds, served by every API server.
 CORE_KINDS = {"NetworkPolicy"}
 
@@ -54,28 +55,63 @@ def custom_resources(release: Json) -> list[Json]:
     return []
 
 
+#: A Terraform address inside an expression: type.name (or data.type.name), then an
+#: attribute, an index or the expression's end.
+ADDRESS = re.compile(r"(?<![\w.-])((?:data\.)?[a-z0-9_]+\.[A-Za-z0-9_-]+)(?=[.\[}])")
+
+
+def dependency_graph(stack: Json) -> dict[str, set[str]]:
+    """Terraform address -> the addresses it depends on directly.
+
+    Both kinds of edge Terraform knows: depends_on, and every ${...} reference
+    to another resource or data source. Terraform creates a dependency before
+    its dependents and destroys it after them; it also records the edges in
+    state, so a resource that leaves the config is destroyed only after the
+    resources that depended on it have been updated or destroyed.
+    """
+    bodies: dict[str, Json] = {}
+    for kind, items in stack.get("resource", {}).items():
+        for name, body in items.items():
+            bodies[f"{kind}.{name}"] = body
+    for kind, items in stack.get("data", {}).items():
+        for name, body in items.items():
+            bodies[f"data.{kind}.{name}"] = body
+    graph: dict[str, set[str]] = {}
+    for address, body in bodies.items():
+        expressions = json.dumps({k: v for k, v in body.items() if k not in ("//", "depends_on")})
+        referenced = {m for m in ADDRESS.findall(expressions) if m in bodies}
+        graph[address] = (set(body.get("depends_on", [])) | referenced) - {address}
+    return graph
+
+
+def transitive(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """address -> everything it depends on, directly or not."""
+    closure: dict[str, set[str]] = {}
+
+    def visit(address: str) -> set[str]:
+        if address not in closure:
+            closure[address] = set()
+            for dependency in graph.get(address, set()):
+                closure[address] |= {dependency} | visit(dependency)
+        return closure[address]
+
+    for address in graph:
+        visit(address)
+    return closure
+
+
 def dependency_closure(stack: Json) -> dict[str, set[str]]:
     """release name -> every release name it (transitively) depends on."""
-    by_key = {
+    names = {
         f"helm_release.{key}": body["name"]
         for key, body in resources(stack, "helm_release").items()
     }
-    direct = {
-        body["name"]: {by_key[d] for d in body.get("depends_on", []) if d in by_key}
-        for body in resources(stack, "helm_release").values()
+    closure = transitive(dependency_graph(stack))
+    return {
+        names[address]: {names[d] for d in depends if d in names}
+        for address, depends in closure.items()
+        if address in names
     }
-    closure: dict[str, set[str]] = {}
-
-    def visit(name: str) -> set[str]:
-        if name not in closure:
-            closure[name] = set()
-            for dep in direct[name]:
-                closure[name] |= {dep} | visit(dep)
-        return closure[name]
-
-    for name in direct:
-        visit(name)
-    return closure
 
 
 def test_snapshot(synthesized: Synthesized, snapshot_json: Any) -> None:
@@ -159,9 +195,11 @@ def test_ingress_behind_iap_on_static_ip_and_cert(synthesized: Synthesized) -> N
         "ingress-ip" in annotations["kubernetes.io/ingress.global-static-ip-name"]
         or "remote_state" in annotations["kubernetes.io/ingress.global-static-ip-name"]
     )
-    assert annotations["ingress.gcp.kubernetes.io/pre-shared-cert"].startswith(
-        "mlops-example-cert-"
+    assert annotations["networking.gke.io/managed-certificates"] == ",".join(
+        sorted(certificates(stack))
     )
+    # GKE's certificate controller owns pre-shared-cert; Terraform leaves it alone.
+    assert "ingress.gcp.kubernetes.io/pre-shared-cert" not in annotations
     assert annotations["networking.gke.io/v1beta1.FrontendConfig"] == "https-redirect"
     assert ingress["spec"]["default_backend"]["service"]["name"] == "istio-gateway"
     objects = {o["kind"]: o for o in custom_resources(releases(stack)["iap-ingress"])}
@@ -215,6 +253,67 @@ def test_jupyterhub_gpu_profile_follows_the_pool(
         assert override["node_selector"]["cloud.google.com/gke-nodepool"] == "gpu"
         assert override["node_selector"]["cloud.google.com/gke-accelerator"] == "nvidia-l4"
         assert override["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
+
+
+def certificates(stack: Json) -> dict[str, tuple[str, Json]]:
+    """domain -> (Terraform address, release) of each ManagedCertificate."""
+    found = {}
+    for key, release in resources(stack, "helm_release").items():
+        for obj in custom_resources(release):
+            if obj["kind"] == "ManagedCertificate":
+                assert obj["spec"]["domains"] == [obj["metadata"]["name"]]
+                assert len(custom_resources(release)) == 1, "one certificate per release"
+                found[obj["metadata"]["name"]] = (f"helm_release.{key}", release)
+    return found
+
+
+@pytest.mark.parametrize("variant", [*BOTH, "example-plus-app"])
+def test_one_certificate_per_host(synthesized: Synthesized, variant: str) -> None:
+    stack = synthesized.stack(variant, "bootstrap")
+    from platform_config import parse_config
+    from tests.conftest import VARIANTS
+
+    config = parse_config(VARIANTS[variant]())
+    assert sorted(certificates(stack)) == sorted(config.certificate_domains)
+    ingress = only(stack, "kubernetes_ingress_v1")
+    assert ingress["metadata"]["annotations"]["networking.gke.io/managed-certificates"].split(
+        ","
+    ) == sorted(config.certificate_domains)
+
+
+def test_adding_an_app_changes_no_existing_certificate(synthesized: Synthesized) -> None:
+    """Same address, release, name and domain for every host the example already had."""
+    before = certificates(synthesized.stack("example", "bootstrap"))
+    after = certificates(synthesized.stack("example-plus-app", "bootstrap"))
+    assert set(after) - set(before) == {f"{EXTRA_APP}.mlops.example.com"}
+    assert set(before) <= set(after)
+    for domain, (address, release) in before.items():
+        assert after[domain] == (address, release), domain
+
+
+def test_removing_an_app_detaches_its_certificate_before_deleting_it(
+    synthesized: Synthesized,
+) -> None:
+    """Going from example-plus-app back to the example deletes one certificate.
+
+    In the state the plus-app config leaves, the Ingress depends on that
+    certificate, so Terraform updates the Ingress (the annotation drops the
+    host) before it destroys the certificate, and creates it before listing it.
+    """
+    with_app = synthesized.stack("example-plus-app", "bootstrap")
+    without = synthesized.stack("example", "bootstrap")
+    domain = f"{EXTRA_APP}.mlops.example.com"
+    address, _ = certificates(with_app)[domain]
+    graph = dependency_graph(with_app)
+    closure = transitive(graph)
+    ingress = "kubernetes_ingress_v1." + next(iter(resources(with_app, "kubernetes_ingress_v1")))
+    assert address in graph[ingress], "the Ingress must depend on each certificate it lists"
+    assert ingress not in closure[address], "a certificate must not depend on the Ingress"
+    annotation = "networking.gke.io/managed-certificates"
+    assert domain in only(with_app, "kubernetes_ingress_v1")["metadata"]["annotations"][annotation]
+    after = only(without, "kubernetes_ingress_v1")["metadata"]["annotations"][annotation]
+    assert domain not in after.split(",")
+    assert address not in dependency_graph(without)
 
 
 def test_iap_jwt_verified_in_the_mesh(synthesized: Synthesized) -> None:

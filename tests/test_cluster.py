@@ -200,18 +200,12 @@ def test_external_secrets_workload_identity(synthesized: Synthesized) -> None:
     assert "serviceAccount:example-mlops-project.svc.id.goog[mlflow/mlflow]" in members
 
 
-def test_certificate_covers_every_host_and_rotates_safely(synthesized: Synthesized) -> None:
-    cert = only(synthesized.stack("example", "cluster"), "google_compute_managed_ssl_certificate")
-    assert cert["managed"]["domains"] == [
-        "mlops.example.com",
-        "argocd.mlops.example.com",
-        "jupyterhub.mlops.example.com",
-        "mlflow.mlops.example.com",
-    ]
-    assert cert["lifecycle"]["create_before_destroy"] is True
-    assert cert["name"].startswith("mlops-example-cert-")
-    other = only(synthesized.stack("bastion", "cluster"), "google_compute_managed_ssl_certificate")
-    assert other["name"].rsplit("-", 1)[1] != cert["name"].rsplit("-", 1)[1]  # domains differ
+@pytest.mark.parametrize("variant", BOTH)
+def test_no_certificate_in_the_cluster_stack(synthesized: Synthesized, variant: str) -> None:
+    """Certificates live with the Ingress that lists them (bootstrap), one per host."""
+    stack = synthesized.stack(variant, "cluster")
+    assert resources(stack, "google_compute_managed_ssl_certificate") == {}
+    assert "certificate_name" not in stack["output"]
 
 
 def test_mlflow_storage(synthesized: Synthesized) -> None:

@@ -250,6 +250,37 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
     ),
     ("unknown ingress key", _set("ingress.timeout", 60), "ingress.timeout", "unknown key"),
     (
+        "more hosts than a load balancer holds certificates",
+        lambda data: data["apps"].update(
+            {
+                f"app{i}": {
+                    "chart_repo": "https://charts.example.com",
+                    "chart": "app",
+                    "chart_version": "1.0.0",
+                    "values_file": "mlflow.yaml",
+                    "service": "app",
+                    "service_port": 80,
+                }
+                for i in range(12)
+            }
+        ),
+        "apps",
+        "16 hosts (apex, argocd and one per enabled app) need as many certificates; the load "
+        "balancer holds at most 15: at most 13 enabled apps",
+    ),
+    (
+        "app host longer than a managed certificate's domain",
+        _set_all({"apps.jupyterhub.host": "j" * 40, "domain": "platform-team.example.com"}),
+        "apps.jupyterhub.host",
+        "(66 characters); a Google-managed certificate's domain has at most 63",
+    ),
+    (
+        "domain too long for argocd's certificate",
+        _set("domain", "a" * 46 + ".example.com"),
+        "domain",
+        "'argocd.aaaa",
+    ),
+    (
         "gpu pool without zones",
         lambda data: data["cluster"]["node_pools"].append(dict(GPU_POOL)),
         "cluster.node_pools[1].zones",

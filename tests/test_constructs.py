@@ -38,9 +38,9 @@ from platform_constructs.iap_ingress import IapIngress, IapIngressProps, RouteTa
 from platform_constructs.iap_web_access import IAP_WEB_USER_ROLE, IapWebAccess, IapWebAccessProps
 from platform_constructs.ingress_dns import IngressDns, IngressDnsProps
 from platform_constructs.managed_certificate import (
-    MAX_DOMAINS,
     ManagedCertificate,
     ManagedCertificateProps,
+    certificate_release_name,
 )
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
@@ -383,6 +383,11 @@ def test_bastion_rejects_what_is_not_an_iam_member(member: str) -> None:
 MLFLOW_ROUTE = RouteTarget(service="mlflow", namespace="mlflow", port=5000)
 
 
+def routing_release(stack: Json) -> Json:
+    """The IapIngress release holding the gateway objects (not a certificate's)."""
+    return next(r for r in resources(stack, "helm_release").values() if r["name"] == "iap-ingress")
+
+
 def iap_ingress(**changes: Any) -> IapIngress:
     stack = new_stack()
     props = IapIngressProps(
@@ -391,7 +396,7 @@ def iap_ingress(**changes: Any) -> IapIngress:
         gateway_selector={"istio": "gateway"},
         routes={"mlflow.example.com": MLFLOW_ROUTE},
         static_ip_name="platform-ip",
-        certificate_name="platform-cert-12345678",
+        certificate_domains=["mlflow.example.com"],
         project_number="123456789",
         helm_provider=HelmProvider(stack, "helm"),
         kubernetes_provider=KubernetesProvider(stack, "kubernetes"),
@@ -402,21 +407,39 @@ def iap_ingress(**changes: Any) -> IapIngress:
 
 def test_iap_ingress_routes_each_exact_host() -> None:
     stack = synth(iap_ingress())
-    manifests = release_values(only(stack, "helm_release"))["manifests"]
+    manifests = release_values(routing_release(stack))["manifests"]
     routes = [m for m in manifests if m["kind"] == "VirtualService"]
     assert [r["spec"]["hosts"] for r in routes] == [["mlflow.example.com"]]
     destination = routes[0]["spec"]["http"][0]["route"][0]["destination"]
     assert destination == {"host": "mlflow.mlflow.svc.cluster.local", "port": {"number": 5000}}
     gateway = next(m for m in manifests if m["kind"] == "Gateway")
     assert gateway["spec"]["servers"][0]["hosts"] == ["mlflow.example.com"]
-    annotations = only(stack, "kubernetes_ingress_v1")["metadata"]["annotations"]
-    assert annotations["ingress.gcp.kubernetes.io/pre-shared-cert"] == "platform-cert-12345678"
+    ingress = only(stack, "kubernetes_ingress_v1")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["networking.gke.io/managed-certificates"] == "mlflow.example.com"
+    # GKE's certificate controller owns pre-shared-cert; Terraform must not fight it.
+    assert "ingress.gcp.kubernetes.io/pre-shared-cert" not in annotations
+
+
+def test_iap_ingress_lists_one_certificate_per_domain_and_depends_on_each() -> None:
+    domains = ["example.com", "mlflow.example.com", "tools.example.com"]
+    stack = synth(iap_ingress(certificate_domains=list(reversed(domains))))
+    certificates = {
+        key: release_values(release)["manifests"][0]
+        for key, release in resources(stack, "helm_release").items()
+        if release_values(release)["manifests"][0]["kind"] == "ManagedCertificate"
+    }
+    assert sorted(m["spec"]["domains"][0] for m in certificates.values()) == domains
+    ingress = only(stack, "kubernetes_ingress_v1")
+    listed = ingress["metadata"]["annotations"]["networking.gke.io/managed-certificates"]
+    assert listed.split(",") == domains
+    assert {f"helm_release.{key}" for key in certificates} <= set(ingress["depends_on"])
 
 
 @pytest.mark.parametrize(("timeout", "draining"), [(3600, 0), (7200, 60), (86400, 3600)])
 def test_iap_ingress_backend_keeps_long_connections(timeout: int, draining: int) -> None:
     ingress = iap_ingress(backend_timeout_seconds=timeout, connection_draining_seconds=draining)
-    manifests = release_values(only(synth(ingress), "helm_release"))["manifests"]
+    manifests = release_values(routing_release(synth(ingress)))["manifests"]
     backend = next(m for m in manifests if m["kind"] == "BackendConfig")["spec"]
     assert backend["timeoutSec"] == timeout
     assert backend["connectionDraining"] == {"drainingTimeoutSec": draining}
@@ -431,6 +454,21 @@ def test_iap_ingress_backend_keeps_long_connections(timeout: int, draining: int)
         ),
         pytest.param(
             {"routes": {"example.com/mlflow": MLFLOW_ROUTE}}, "routes take exact host names", id="/"
+        ),
+        pytest.param(
+            {"certificate_domains": []},
+            "routes without a certificate: mlflow.example.com",
+            id="route-without-certificate",
+        ),
+        pytest.param(
+            {"certificate_domains": ["mlflow.example.com", "mlflow.example.com"]},
+            "duplicate certificate domains",
+            id="duplicate-certificate",
+        ),
+        pytest.param(
+            {"certificate_domains": [f"app{i}.example.com" for i in range(16)]},
+            "16 certificate domains; a load balancer holds at most 15",
+            id="sixteen-certificates",
         ),
         pytest.param(
             {"backend_timeout_seconds": 30},
@@ -539,70 +577,69 @@ def test_ingress_dns_rejects_ttl(ttl: int) -> None:
 
 
 # --- ManagedCertificate ----------------------------------------------------------------
-# Rules: some domains; at most 100; no duplicates; no wildcards; a valid name prefix.
-
-DOMAINS = ["mlops.example.com", "mlflow.mlops.example.com"]
+# Rules: one lowercase DNS name, no wildcard, at most 63 characters (the CRD's limits); a
+# namespace; the release name depends on the domain only and fits Helm's 53 characters.
 
 
 def certificate(**changes: Any) -> ManagedCertificate:
-    props = ManagedCertificateProps(name_prefix="platform-cert", domains=DOMAINS)
-    return ManagedCertificate(new_stack(), "certificate", props=replace(props, **changes))
+    stack = new_stack()
+    props = ManagedCertificateProps(
+        domain="mlflow.mlops.example.com",
+        namespace="istio-ingress",
+        provider=HelmProvider(stack, "helm"),
+    )
+    return ManagedCertificate(stack, "certificate", props=replace(props, **changes))
 
 
 @pytest.mark.parametrize(
-    "domains",
-    [
-        pytest.param(DOMAINS, id="two"),
-        pytest.param([f"app{i}.example.com" for i in range(MAX_DOMAINS)], id="max"),
-    ],
+    "domain",
+    ["mlops.example.com", "mlflow.mlops.example.com", "a" * 51 + ".example.com"],
 )
-def test_certificate_covers_exactly_its_domains(domains: list[str]) -> None:
-    cert = certificate(domains=domains)
-    resource = only(synth(cert), "google_compute_managed_ssl_certificate")
-    assert resource["managed"]["domains"] == domains
-    assert resource["name"] == cert.name
-    assert re.fullmatch(r"platform-cert-[0-9a-f]{8}", cert.name)
-    assert resource["lifecycle"]["create_before_destroy"] is True
+def test_certificate_is_one_managed_certificate_named_after_its_domain(domain: str) -> None:
+    cert = certificate(domain=domain)
+    release = only(synth(cert), "helm_release")
+    assert release_values(release)["manifests"] == [
+        {
+            "apiVersion": "networking.gke.io/v1",
+            "kind": "ManagedCertificate",
+            "metadata": {"name": domain, "namespace": "istio-ingress"},
+            "spec": {"domains": [domain]},
+        }
+    ]
+    assert cert.name == domain
+    assert release["name"] == certificate_release_name(domain)
+    assert len(release["name"]) <= 53
+    assert re.fullmatch(r"cert-[a-z0-9-]+-[0-9a-f]{8}", release["name"])
 
 
-def test_certificate_name_prefix_up_to_54_characters_makes_a_63_character_name() -> None:
-    cert = certificate(name_prefix="p" * 54)
-    assert only(synth(cert), "google_compute_managed_ssl_certificate")["name"] == cert.name
-    assert len(cert.name) == 63  # Google's limit for resource names
+def test_certificate_release_names_differ_for_domains_that_slug_alike() -> None:
+    assert certificate_release_name("a-b.example.com") != certificate_release_name(
+        "a.b.example.com"
+    )
 
 
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
-        pytest.param({"domains": []}, "ManagedCertificate: no domains", id="no-domains"),
         pytest.param(
-            {"domains": [f"app{i}.example.com" for i in range(MAX_DOMAINS + 1)]},
-            "101 domains; Google allows at most 100",
-            id="too-many",
-        ),
-        pytest.param(
-            {"domains": [*DOMAINS, DOMAINS[1]]},
-            "duplicate domains mlflow.mlops.example.com",
-            id="duplicate",
-        ),
-        pytest.param(
-            {"domains": [*DOMAINS, "*.mlops.example.com"]},
+            {"domain": "*.mlops.example.com"},
             "Google-managed certificates take no wildcards",
             id="wildcard",
         ),
-        pytest.param({"domains": [*DOMAINS, ""]}, "not lowercase DNS names: ''", id="empty-domain"),
+        pytest.param({"domain": ""}, "not a lowercase DNS name: ''", id="empty-domain"),
         pytest.param(
-            {"domains": ["A.mlops.example.com"]},
-            "not lowercase DNS names: 'A.mlops.example.com'",
+            {"domain": "A.mlops.example.com"},
+            "not a lowercase DNS name: 'A.mlops.example.com'",
             id="uppercase-domain",
         ),
+        pytest.param({"domain": "https://mlops.example.com"}, "not a lowercase DNS", id="url"),
         pytest.param(
-            {"domains": ["https://mlops.example.com"]}, "not lowercase DNS names", id="url"
+            {"domain": "a,b.example.com"}, "not a lowercase DNS name", id="annotation-separator"
         ),
-        pytest.param({"name_prefix": "Platform"}, "invalid name_prefix 'Platform'", id="upper"),
-        pytest.param({"name_prefix": "1cert"}, "invalid name_prefix", id="leading-digit"),
-        pytest.param({"name_prefix": "p" * 55}, "invalid name_prefix", id="too-long"),
-        pytest.param({"name_prefix": "cert_1"}, "invalid name_prefix", id="underscore"),
+        pytest.param(
+            {"domain": "a" * 52 + ".example.com"}, "has 64 characters", id="longer-than-63"
+        ),
+        pytest.param({"namespace": ""}, "no namespace", id="no-namespace"),
     ],
 )
 def test_certificate_rejects(changes: Changes, match: str) -> None:
