@@ -11,11 +11,11 @@ and the operator's webhook exist.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cdktf import AssetType, ITerraformDependable, TerraformAsset
+from cdktf import AssetType, ITerraformDependable, TerraformAsset, Token
 from cdktf_cdktf_provider_helm.provider import HelmProvider
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
@@ -34,6 +34,12 @@ class ManifestBundleProps:
     provider: HelmProvider
     depends_on: Sequence[ITerraformDependable]
     """The releases that install the CRDs and webhooks these objects need."""
+    namespaces: Mapping[str, str] = field(default_factory=dict)
+    """Namespace name -> a reference to the resource that creates it (its
+    metadata.name). Each object's literal metadata.namespace is replaced by that
+    reference, so the release depends on every namespace it writes into:
+    installed after them, uninstalled before them. When given, every literal
+    namespace must be in it."""
 
 
 class ManifestBundle(Construct):
@@ -61,7 +67,7 @@ class ManifestBundle(Construct):
             if key in seen:
                 raise ValueError(f"ManifestBundle {props.release_name}: duplicate object {key}")
             seen.add(key)
-        self.manifests = [dict(m) for m in props.manifests]
+        self.manifests = [_with_namespace_reference(dict(m), props) for m in props.manifests]
         chart = TerraformAsset(
             self, "chart", path=str(MANIFESTS_CHART_DIR), type=AssetType.DIRECTORY
         )
@@ -81,3 +87,20 @@ class ManifestBundle(Construct):
             max_history=5,
             depends_on=list(props.depends_on),
         )
+
+
+def _with_namespace_reference(
+    manifest: dict[str, Any], props: ManifestBundleProps
+) -> dict[str, Any]:
+    metadata = dict(manifest.get("metadata") or {})
+    namespace = metadata.get("namespace")
+    if not props.namespaces or not namespace or Token.is_unresolved(namespace):
+        return manifest
+    if namespace not in props.namespaces:
+        raise ValueError(
+            f"ManifestBundle {props.release_name}: {manifest['kind']} {metadata['name']} is in "
+            f"namespace {namespace!r}, which no resource of the stack creates "
+            f"(known: {', '.join(sorted(props.namespaces))})"
+        )
+    metadata["namespace"] = props.namespaces[namespace]
+    return {**manifest, "metadata": metadata}

@@ -7,6 +7,8 @@ fresh cluster; no custom resource is planned before its CRD exists):
   external-secrets (wait for webhook) -> external-secrets-config CRs
   istiod + external-secrets-config -> argo-cd -> Applications (argocd-apps)
   istiod -> mesh-policies CRs (mTLS STRICT, deny by default, one ALLOW per workload)
+  namespace -> everything in it (a reference to the namespace, never its literal name)
+  certificate per host -> Ingress (listed only once created; dropped before deleted)
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ class BootstrapStack(PlatformStack):
             reference: str = namespaces[name].metadata.name
             return reference
 
+        #: Every namespace by name -> a reference to it: objects written into a
+        #: namespace depend on it (created after it, destroyed before it).
+        namespace_references = {name: ns(name) for name in namespaces}
+
         def release(id_: str, props: HelmChartReleaseProps) -> HelmChartRelease:
             return HelmChartRelease(self, id_, props=props)
 
@@ -231,6 +237,7 @@ class BootstrapStack(PlatformStack):
                 manifests=secret_objects,
                 provider=helm,
                 depends_on=[external_secrets.release],
+                namespaces=namespace_references,
             ),
         )
 
@@ -245,6 +252,8 @@ class BootstrapStack(PlatformStack):
                 manifests=[*self._mesh_policies(config, apps), *self._network_policies(config)],
                 provider=helm,
                 depends_on=[istiod.release],
+                # Writes into argocd and every app namespace, not just its own.
+                namespaces=namespace_references,
             ),
         )
 
@@ -288,14 +297,14 @@ class BootstrapStack(PlatformStack):
                 f"app-{name}",
                 props=ArgoAppProps(
                     name=name,
-                    destination_namespace=app_namespaces[name],
+                    destination_namespace=ns(app_namespaces[name]),
                     source=HelmChartSource(
                         repo_url=app.chart_repo,
                         chart=app.chart,
                         version=app.chart_version,
                         values=self._app_values(name, app, config, cluster),
                     ),
-                    argocd_namespace=ARGOCD_NAMESPACE,
+                    argocd_namespace=ns(ARGOCD_NAMESPACE),
                     provider=helm,
                     depends_on=[*app_dependencies, namespaces[app_namespaces[name]]],
                 ),
@@ -305,13 +314,13 @@ class BootstrapStack(PlatformStack):
             "app-root",
             props=ArgoAppProps(
                 name="root",
-                destination_namespace=ARGOCD_NAMESPACE,
+                destination_namespace=ns(ARGOCD_NAMESPACE),
                 source=GitPathSource(
                     repo_url=config.gitops.repo_url,
                     revision=config.gitops.revision,
                     path=config.gitops.path,
                 ),
-                argocd_namespace=ARGOCD_NAMESPACE,
+                argocd_namespace=ns(ARGOCD_NAMESPACE),
                 provider=helm,
                 depends_on=app_dependencies,
             ),

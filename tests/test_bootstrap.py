@@ -51,7 +51,14 @@ def custom_resources(release: Json) -> list[Json]:
     if "manifests" in values:
         return list(values["manifests"])
     if release["chart"] == "argocd-apps":
-        return [{"kind": "Application", "metadata": {"name": n}} for n in values["applications"]]
+        return [
+            {
+                "kind": "Application",
+                "metadata": {"name": name, "namespace": app["namespace"]},
+                "spec": {"destination": app["destination"]},
+            }
+            for name, app in values["applications"].items()
+        ]
     return []
 
 
@@ -122,24 +129,96 @@ def test_snapshot_bastion(synthesized: Synthesized, snapshot_json: Any) -> None:
     assert synthesized.stack("bastion", "bootstrap") == snapshot_json
 
 
-@pytest.mark.parametrize("variant", BOTH)
-def test_no_custom_resource_before_its_crd(synthesized: Synthesized, variant: str) -> None:
-    """Every CR reaches the cluster only after the release with its CRD and webhook."""
+#: How the stack refers to a namespace it creates.
+NAMESPACE_REFERENCE = re.compile(
+    r"\$\{(kubernetes_namespace_v1\.[A-Za-z0-9_-]+)\.metadata\[0\]\.name\}"
+)
+
+
+def reverse(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """address -> the addresses that depend on it directly."""
+    dependents: dict[str, set[str]] = {address: set() for address in graph}
+    for address, dependencies in graph.items():
+        for dependency in dependencies:
+            dependents.setdefault(dependency, set()).add(address)
+    return dependents
+
+
+def namespaced(stack: Json) -> list[tuple[str, str, str]]:
+    """(address, what, namespace) for everything that lives in a namespace.
+
+    Releases (Helm keeps their record there), the objects a release writes
+    (each its own namespace), an Application's destination, and typed
+    kubernetes resources.
+    """
+    found = []
+    for kind, items in stack.get("resource", {}).items():
+        for key, body in items.items():
+            address = f"{kind}.{key}"
+            if kind == "helm_release":
+                found.append((address, f"release {body['name']}", body["namespace"]))
+                for obj in custom_resources(body):
+                    name = f"{obj['kind']} {obj['metadata']['name']}"
+                    if "namespace" in obj["metadata"]:
+                        found.append((address, name, obj["metadata"]["namespace"]))
+                    destination = obj.get("spec", {}).get("destination", {}).get("namespace")
+                    if destination:
+                        found.append((address, f"{name}'s destination", destination))
+            elif kind.startswith("kubernetes_") and kind != "kubernetes_namespace_v1":
+                namespace = body.get("metadata", {}).get("namespace")
+                if namespace:
+                    found.append((address, f"{kind} {body['metadata'].get('name')}", namespace))
+    return found
+
+
+@pytest.mark.parametrize("variant", [*BOTH, "example-plus-app"])
+def test_order_on_create_and_destroy(synthesized: Synthesized, variant: str) -> None:
+    """The dependency graph, walked both ways.
+
+    Create: no custom resource before the release with its CRD and webhook, and
+    nothing before its namespace (all are among its dependencies). Destroy:
+    none outlives them (it is among their dependents, so Terraform removes it
+    first). A namespace named by a literal string is no dependency at all.
+    """
     stack = synthesized.stack(variant, "bootstrap")
     assert resources(stack, "kubernetes_manifest") == {}, (
         "kubernetes_manifest needs CRDs at plan time"
     )
-    closure = dependency_closure(stack)
+    graph = dependency_graph(stack)
+    created_first = transitive(graph)
+    destroyed_first = transitive(reverse(graph))
+    release_address = {
+        body["name"]: f"helm_release.{key}"
+        for key, body in resources(stack, "helm_release").items()
+    }
+
+    def ordered(thing: str, address: str, prerequisite: str) -> None:
+        assert prerequisite in created_first[address], (
+            f"{thing} may be created before {prerequisite}"
+        )
+        assert address in destroyed_first[prerequisite], f"{thing} may outlive {prerequisite}"
+
+    in_namespaces = namespaced(stack)
+    for address, thing, namespace in in_namespaces:
+        reference = NAMESPACE_REFERENCE.fullmatch(namespace)
+        assert reference and reference[1] in graph, (
+            f"{thing} ({address}) names namespace {namespace!r}, not the resource that creates it"
+        )
+        ordered(thing, address, reference[1])
+    assert len(in_namespaces) >= 40
+
     checked = 0
     for name, release in releases(stack).items():
+        address = release_address[name]
         for obj in custom_resources(release):
             kind = obj["kind"]
             if kind in GKE_KINDS | CORE_KINDS:
                 continue
             assert kind in CRD_OWNER, f"{name}: unknown custom resource kind {kind}"
-            owner = CRD_OWNER[kind]
-            assert owner != name, f"{kind} in the release that installs its CRD ({name})"
-            assert owner in closure[name], f"{name} ({kind}) does not depend on {owner}"
+            owners = {CRD_OWNER[kind]} | ({WEBHOOK_OWNER[kind]} if kind in WEBHOOK_OWNER else set())
+            for owner in owners:
+                assert owner != name, f"{kind} in the release that installs its CRD ({name})"
+                ordered(f"{kind} {obj['metadata']['name']}", address, release_address[owner])
             if kind in WEBHOOK_OWNER:
                 assert releases(stack)[WEBHOOK_OWNER[kind]]["wait"] is True
             checked += 1

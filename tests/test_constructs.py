@@ -25,6 +25,7 @@ from cdktf import TerraformStack
 from cdktf import Testing as CdktfTesting  # as `Testing`, pytest would try to collect it
 from cdktf_cdktf_provider_google.provider import GoogleProvider
 from cdktf_cdktf_provider_helm.provider import HelmProvider
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
@@ -728,6 +729,35 @@ def test_bundle_installs_every_manifest_in_order() -> None:
     assert release_values(release)["manifests"] == BUNDLE  # same name, other namespace: fine
 
 
+def test_bundle_writes_into_namespaces_by_reference() -> None:
+    """Each object's namespace becomes the namespace resource's name: a dependency."""
+    stack = new_stack()
+    namespaces = {
+        name: NamespaceV1(stack, f"namespace-{name}", metadata={"name": name}).metadata.name
+        for name in ("demo", "other")
+    }
+    cluster_scoped = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}
+    bundle = ManifestBundle(
+        stack,
+        "bundle",
+        props=ManifestBundleProps(
+            release_name="demo-objects",
+            namespace=namespaces["demo"],
+            manifests=[*BUNDLE, cluster_scoped],
+            provider=HelmProvider(stack, "helm"),
+            depends_on=[],
+            namespaces=namespaces,
+        ),
+    )
+    manifests = release_values(only(synth(bundle), "helm_release"))["manifests"]
+    assert [m["metadata"].get("namespace") for m in manifests] == [
+        "${kubernetes_namespace_v1.namespace-demo.metadata[0].name}",
+        "${kubernetes_namespace_v1.namespace-other.metadata[0].name}",
+        "${kubernetes_namespace_v1.namespace-demo.metadata[0].name}",
+        None,
+    ]
+
+
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
@@ -751,6 +781,11 @@ def test_bundle_installs_every_manifest_in_order() -> None:
             {"manifests": [*BUNDLE, config_map("flags")]},
             "duplicate object ('ConfigMap', 'demo', 'flags')",
             id="duplicate",
+        ),
+        pytest.param(
+            {"namespaces": {"demo": "${kubernetes_namespace_v1.demo.metadata[0].name}"}},
+            "ConfigMap settings is in namespace 'other', which no resource of the stack creates",
+            id="namespace-without-resource",
         ),
     ],
 )
