@@ -265,7 +265,7 @@ def _check_values_file(value: str) -> str:
 
 
 ValuesFile = Annotated[ValuesFileName, AfterValidator(_check_values_file)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[int, Field(ge=1, le=65535, description="A TCP port, 1-65535.")]
 
 
 # --------------------------------------------------------------------------- sections
@@ -709,7 +709,7 @@ class PlatformConfig(StrictModel):
     network: NetworkConfig = NetworkConfig()
     """Address plan of the VPC."""
     cluster: ClusterConfig = ClusterConfig()
-    """The private GKE cluster."""
+    """The private GKE cluster: name, control plane access, node pools."""
     gitops: GitOpsConfig
     """The team's GitOps repository."""
     apps: AppsConfig = AppsConfig()

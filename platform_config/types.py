@@ -214,8 +214,10 @@ DnsZoneName = Annotated[
 LabelKey = Annotated[
     str,
     rule(
-        r"[a-z][a-z0-9_-]{0,62}",
-        "a label key: at most 63 lowercase letters, digits, '_' and '-', starting with a letter",
+        r"[a-z](?:[a-z0-9_-]{0,61}[a-z0-9])?",
+        "a label key: at most 63 lowercase letters, digits, '_' and '-', starting with a "
+        "letter and ending with a letter or digit (valid on Google resources and as a "
+        "Kubernetes node label)",
     ),
 ]
 LabelValue = Annotated[

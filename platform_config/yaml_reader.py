@@ -238,8 +238,9 @@ def parse_yaml(text: str) -> Any:
     """Plain data from one YAML document, or YamlError naming the line."""
     if len(text) > MAX_FILE_BYTES:
         raise YamlError(f"the text has more than {MAX_FILE_BYTES} characters")
-    loader = BoundedLoader(text)
+    loader: BoundedLoader | None = None
     try:
+        loader = BoundedLoader(text)  # the reader already rejects unprintable characters
         return loader.get_single_data()
     except YamlError:
         raise
@@ -254,4 +255,5 @@ def parse_yaml(text: str) -> Any:
         # A scalar the constructor could not convert (e.g. an odd float).
         raise YamlError(f"cannot read a value: {clip(str(err))}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

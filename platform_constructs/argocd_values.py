@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -10,6 +11,11 @@ import yaml
 ARGOCD_FULLNAME = "argocd"
 #: The Service the gateway routes to (fullnameOverride + "-server").
 ARGOCD_SERVER_SERVICE = f"{ARGOCD_FULLNAME}-server"
+
+#: A policy.csv field that needs no quoting: Argo CD reads each line with Go's
+#: encoding/csv (util/rbac loadPolicyLine), so a comma, quote, whitespace or
+#: newline in an email would add fields or lines.
+POLICY_CSV_TOKEN = re.compile(r"[a-z0-9][a-z0-9._+-]*@[a-z0-9.-]+")
 
 #: Secret (synced by External Secrets) holding the Google OAuth client.
 OIDC_CLIENT_SECRET = "argocd-oidc-client"
@@ -81,6 +87,12 @@ def argocd_values(
     # Argo CD 3 matches Dex users on federated_claims.user_id: the email here.
     # Groups are never trusted: nothing verified supplies them (IAP's token has
     # none), so RBAC matches the user id and the verified email only.
+    bad = sorted(admin for admin in set(admins) if not POLICY_CSV_TOKEN.fullmatch(admin))
+    if bad:
+        raise ValueError(
+            "argocd_values: admins must be plain email addresses (no comma, quote, space or "
+            f"newline: they would change policy.csv), got {', '.join(map(repr, bad))}"
+        )
     policy = "\n".join(f"g, {admin}, role:admin" for admin in sorted(set(admins)))
     return {
         # Fixed names the routes and mesh policies rely on: argocd-server, ...

@@ -61,7 +61,7 @@ def terraform_literal_value(text: str) -> tuple[str, list[str]]:
     """How Terraform reads a JSON string: (the text, the live template openers).
 
     ``$${`` reads as ``${`` and ``%%{`` as ``%{``; any other ``${`` or ``%{``
-    starts live syntax and is listed (with 40 characters of context).
+    starts live syntax and is listed, up to its first ``}`` (at most 200 characters).
     """
     live: list[str] = []
     out: list[str] = []
@@ -71,7 +71,8 @@ def terraform_literal_value(text: str) -> tuple[str, list[str]]:
             out.append(text[index] + "{")
             index += 3
         elif _OPENER.match(text, index):
-            live.append(text[index : index + 40])
+            end = text.find("}", index)
+            live.append(text[index : end + 1 if 0 < end < index + 200 else index + 200])
             out.append(text[index : index + 2])
             index += 2
         else:

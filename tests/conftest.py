@@ -8,6 +8,7 @@ Tests read the resulting cdk.tf.json files; none synthesizes the app again.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -81,14 +82,83 @@ def example_plus_app_data() -> Json:
     return data
 
 
+#: A team's Helm values file of free text that Terraform would evaluate if it
+#: reached cdk.tf.json unescaped (read a file, run a loop), next to text that
+#: only looks like syntax. The "hostile" variant's custom app uses it.
+HOSTILE_VALUES_FILE = "hostile-team-app.yaml"
+HOSTILE_VALUES_TEXT = """\
+# Free text: every string must reach the chart exactly as written here.
+shell: 'echo ${HOME} and %{ if true }yes%{ endif }'
+exfiltrate: '${file("~/.config/gcloud/application_default_credentials.json")}'
+loop: '%{ for x in ["a", "b"] }${x}%{ endfor }'
+escaped: '$${already-escaped} %%{ also }'
+price: 'costs 5$ or 7%'
+braces: '{$} {%} ${ } %{ }'
+"""
+
+
+def hostile_data() -> Json:
+    """The example with every free-form field at its trickiest accepted value.
+
+    Labels whose keys cdktf would rewrite (managed-by -> managed_by), members
+    and emails with '+', '.', '_' and '-', an ssh:// repo URL with a port, a
+    revision and path with '/', '.', '+', and a custom app from an oci://
+    repository whose values file is HOSTILE_VALUES_TEXT.
+    """
+    data = copy.deepcopy(example_data())
+    data["environment"] = "hostile"
+    data["labels"] = {"cost-center": "ml_platform-1", "team__x": "", "z9": "0"}
+    data["access"]["iap_members"] = [
+        "group:ml.team+ops@example.com",
+        "user:o_brien-x@example.co.uk",
+        "domain:example.com",
+        "serviceAccount:ci-bot@example-mlops-project.iam.gserviceaccount.com",
+    ]
+    data["access"]["argocd_admins"] = ["first.last+argo@example.com", "x_y-z@sub.example.com"]
+    data["gitops"] = {
+        "repo_url": "ssh://git@git.example.com:2222/team/gitops.git",
+        "revision": "release/2026.01+rc_1",
+        "path": "clusters/prod.eu/apps",
+    }
+    data["apps"]["team-app"] = {
+        "chart_repo": "oci://registry.example.com/charts",
+        "chart": "team-app",
+        "chart_version": "1.2.3-rc.1",
+        "values_file": HOSTILE_VALUES_FILE,
+        "host": "team",
+        "namespace": "team-app",
+        "service": "team-app",
+        "service_port": 8080,
+    }
+    return data
+
+
+@contextlib.contextmanager
+def values_dir_with(files: dict[str, str], directory: Path) -> Iterator[Path]:
+    """helm-values/ copied to `directory` plus `files`, seen by the config and the values loader."""
+    from platform_config import model
+    from platform_constructs import helm_values
+
+    for source in helm_values.HELM_VALUES_DIR.glob("*.yaml"):
+        shutil.copy(source, directory / source.name)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model, "HELM_VALUES_DIR", directory)
+        patch.setattr(helm_values, "HELM_VALUES_DIR", directory)
+        yield directory
+
+
 #: Config variants synthesized once per session: the example (dns mode, all
-#: apps), a variant exercising the other branches (bastion mode, Google
-#: OIDC, https GitOps repo, managed DNS zone, GPU pool, MLflow off), and the
-#: example with one app more (what adding or removing an app changes).
+#: apps), a variant exercising the other branches (bastion mode, Google OIDC,
+#: https GitOps repo, managed DNS zone, GPU pool, MLflow off), the example with
+#: one app more (what adding or removing an app changes), and the hostile one
+#: (tests/test_config_terraform.py reads it back as Terraform does).
 VARIANTS: dict[str, Callable[[], Json]] = {
     "example": example_data,
     "bastion": bastion_data,
     "example-plus-app": example_plus_app_data,
+    "hostile": hostile_data,
 }
 
 
@@ -163,8 +233,10 @@ def checkov_command(directory: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     root = tmp_path_factory.mktemp("synth")
-    for name, make_data in VARIANTS.items():
-        synthesize(make_data(), root / name)
+    values_dir = tmp_path_factory.mktemp("helm-values")
+    with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
+        for name, make_data in VARIANTS.items():
+            synthesize(make_data(), root / name)
     result = Synthesized(root)
     if CHECKOV.exists():
         result.checkov = BackgroundCommand(
