@@ -608,7 +608,17 @@ SERVICE_ACCOUNT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 GCE_NAME = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
 #: Secret Manager secret ids.
 SECRET_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
+#: GCS bucket names; Google also refuses names that start with "goog" or
+#: contain "google" (checked separately: no look-ahead in schema patterns).
 GCS_BUCKET = re.compile(r"[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]")
+
+
+def _not_google(value: str) -> str:
+    if value.startswith("goog") or "google" in value:
+        raise ValueError(
+            f"{shown(value)}: GCS refuses bucket names that start with 'goog' or contain 'google'"
+        )
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -698,7 +708,7 @@ class PlatformConfig(StrictModel):
     """Google Cloud project where everything is created."""
     region: Region
     """Region of the cluster, subnet, Cloud SQL, bucket and secret replicas."""
-    state_bucket: BucketName
+    state_bucket: Annotated[BucketName, AfterValidator(_not_google)]
     """GCS bucket holding the Terraform state (`make state-bucket` creates it)."""
     domain: DomainName
     """Argo CD at argocd.<domain>, apps at <host>.<domain>."""
@@ -908,6 +918,14 @@ class PlatformConfig(StrictModel):
                     f"makes {name.what} {name.value!r} {len(name.value)} characters long; "
                     f"Google allows at most {name.max_length}: shorten {together} by "
                     f"{excess} characters",
+                )
+            if name.rule is GCS_BUCKET and (
+                name.value.startswith("goog") or "google" in name.value
+            ):
+                raise field_error(
+                    "project_id",
+                    f"makes {name.what} {name.value!r}, which GCS refuses (it contains "
+                    "'google' or starts with 'goog'): MLflow's bucket cannot be created",
                 )
             if not name.rule.fullmatch(name.value):
                 raise field_error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from shlex import quote
 
 from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
 from cdktf_cdktf_provider_google.compute_instance import (
@@ -147,7 +148,8 @@ class IapBastion(Construct):
                 member=member,
             )
         self.tunnel_command = (
-            f"gcloud compute ssh {props.name} --tunnel-through-iap --project {props.project_id} "
-            f"--zone {props.zone} -- -L {PROXY_PORT}:localhost:{PROXY_PORT} -N -q -f"
+            f"gcloud compute ssh {quote(props.name)} --tunnel-through-iap "
+            f"--project {quote(props.project_id)} --zone {quote(props.zone)} "
+            f"-- -L {PROXY_PORT}:localhost:{PROXY_PORT} -N -q -f"
         )
         self.proxy_url = f"http://localhost:{PROXY_PORT}"

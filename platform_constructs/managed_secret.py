@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from shlex import quote
 
 from cdktf_cdktf_provider_google.secret_manager_secret import (
     SecretManagerSecret,
@@ -73,6 +74,7 @@ class ManagedSecret(Construct):
             )
         shape = json.dumps(dict(props.value_shape), sort_keys=True)
         self.fill_command = (
-            f"gcloud secrets versions add {props.secret_id} --project {props.project_id} "
+            f"gcloud secrets versions add {quote(props.secret_id)} "
+            f"--project {quote(props.project_id)} "
             f"--data-file=<file holding JSON {shape}>"
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from shlex import quote
 from typing import Literal
 
 from cdktf_cdktf_provider_google.compute_firewall import ComputeFirewall, ComputeFirewallAllow
@@ -217,8 +218,9 @@ class PrivateGkeCluster(Construct):
 
         endpoint_flag = "--dns-endpoint" if dns_mode else "--internal-ip"
         self.get_credentials_command = (
-            f"gcloud container clusters get-credentials {props.name} --location {props.location} "
-            f"--project {props.project_id} {endpoint_flag}"
+            f"gcloud container clusters get-credentials {quote(props.name)} "
+            f"--location {quote(props.location)} --project {quote(props.project_id)} "
+            f"{endpoint_flag}"
         )
         self.dns_endpoint = self.cluster.control_plane_endpoints_config.dns_endpoint_config.endpoint
         self.private_endpoint = self.cluster.private_cluster_config.private_endpoint

@@ -420,6 +420,18 @@ STRICT_FIELDS: list[tuple[str, Callable[[Json], None], str, str]] = [
         "start and end with a letter or digit",
     ),
     (
+        "state bucket naming Google",
+        lambda d: d.update(state_bucket="my-google-tfstate"),
+        "state_bucket",
+        "GCS refuses bucket names",
+    ),
+    (
+        "project id that makes a bucket name GCS refuses",
+        lambda d: d.update(project_id="google-ml-platform"),
+        "project_id",
+        "MLflow's artifact bucket name 'google-ml-platform-example-mlflow-artifacts'",
+    ),
+    (
         "values file of 5000 characters",
         lambda d: d["apps"]["mlflow"].update(values_file="a" * 5000 + ".yaml"),
         "apps.mlflow.values_file",

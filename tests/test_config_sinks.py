@@ -3,10 +3,12 @@
 Argo CD's policy.csv: any email the config accepts reads back, the way Argo
 CD reads it, as exactly one `g, <email>, role:admin` rule; an email that could
 add a field or a line is refused by the config and by the builder itself.
+Shell commands printed in outputs: each value is one shell word (shlex).
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from platform_config import ConfigError, parse_config
 from platform_config.types import PATTERN_HELP
 from platform_constructs.argocd_values import argocd_values
-from tests.conftest import example_data
+from tests.conftest import VARIANTS, Synthesized, example_data
 from tests.test_argocd_rbac import _policy_lines
 
 EMAIL_PATTERN = next(p for p, help_ in PATTERN_HELP.items() if "one lowercase email" in help_)
@@ -69,3 +71,31 @@ def test_the_reader_sees_the_injection_the_check_prevents() -> None:
     line = f"g, {HOSTILE_ADMINS[0]}, role:admin"
     with pytest.raises(ValueError, match="invalid RBAC policy"):
         _policy_lines(line)
+
+
+@pytest.mark.parametrize("variant", ["example", "bastion", "hostile"])
+def test_printed_commands_split_into_the_config_names(
+    synthesized: Synthesized, variant: str
+) -> None:
+    """Shell commands in outputs: each config-derived value is exactly one shell word."""
+    data = VARIANTS[variant]()
+    data["apps"].pop("team-app", None)  # its values file exists only during the session synth
+    config = parse_config(data)
+    outputs = synthesized.stack(variant, "cluster")["output"]
+    words = shlex.split(outputs["get_credentials_command"]["value"])
+    assert words[:5] == [
+        "gcloud",
+        "container",
+        "clusters",
+        "get-credentials",
+        config.names.gke_cluster,
+    ]
+    assert words[words.index("--project") + 1] == config.project_id
+    for command in outputs["secrets_to_fill"]["value"].values():
+        fill = shlex.split(command.split(" --data-file=")[0])
+        assert fill[4] in {config.names.repo_credentials_secret, config.names.oidc_client_secret}
+        assert fill[-1] == config.project_id
+    if config.bastion_mode:
+        tunnel = shlex.split(outputs["tunnel_command"]["value"])
+        assert tunnel[3] == config.names.bastion
+        assert tunnel[tunnel.index("--zone") + 1] == config.bastion_zone
