@@ -84,11 +84,12 @@ state-bucket: $(VENV)/.synced ## Create the versioned, private GCS bucket for Te
 	fi; \
 	gcloud storage buckets update "gs://$$bucket" --versioning
 
+# tools/deploy.sh: in bastion mode it opens the IAP tunnel for bootstrap and closes it after.
 deploy: synth ## cdktf deploy network, cluster, bootstrap (asks before each change)
-	cdktf deploy $(STACKS) $(DEPLOY_FLAGS)
+	tools/deploy.sh deploy $(DEPLOY_FLAGS)
 
-destroy: synth ## cdktf destroy in reverse order (asks first)
-	cdktf destroy $(STACKS) $(DEPLOY_FLAGS)
+destroy: synth ## cdktf destroy bootstrap, cluster, network (asks first)
+	tools/deploy.sh destroy $(DEPLOY_FLAGS)
 
 bench: deps ## Benchmark: synth vs import floor, test vs synth, peak RSS, bad-config time
 	$(VENV)/bin/python bench/run.py

@@ -208,7 +208,5 @@ class ClusterStack(PlatformStack):
                 "after bootstrap, grant MLflow's database user its schema once "
                 "(README: 'MLflow database grant')"
             )
-        if gke.bastion is not None:
-            steps.append("open the IAP tunnel with tunnel_command (keep it open)")
         steps.append("`make deploy` continues with the bootstrap stack")
         self.next_step("Cluster ready. Next: " + "; then ".join(steps) + ".")

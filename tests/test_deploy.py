@@ -1,0 +1,246 @@
+"""tools/deploy.sh (`make deploy` / `make destroy`) with fake cloud tools on PATH.
+
+Fake `cdktf`, `gcloud`, `ssh` and `curl` record every call, in order, to one
+log; nothing real is called and no credentials are needed. In bastion mode the
+tunnel must open after the cluster stack and before bootstrap, and close after
+bootstrap on every way out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, Json, Synthesized, bastion_data, example_data, only
+
+DEPLOY = ROOT / "tools" / "deploy.sh"
+
+FAKE = """#!{python}
+import json, os, sys, time
+name = os.path.basename(sys.argv[0])
+args = sys.argv[1:]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(json.dumps([name, *args]) + "\\n")
+words = " ".join([name, *args])
+if os.environ.get("FAKE_HANG_ON") and os.environ["FAKE_HANG_ON"] in words:
+    open(os.environ["FAKE_LOG"] + ".hanging", "w").close()
+    time.sleep(60)
+if name == "curl":
+    down = os.environ.get("FAKE_PROXY_DOWN") == "1"
+    sys.stdout.write("000" if down else "400")
+    sys.exit(7 if down else 0)
+fail_on = os.environ.get("FAKE_FAIL_ON")
+sys.exit(1 if fail_on and fail_on in words else 0)
+"""
+
+
+def run_deploy(
+    tmp_path: Path, data: Json, *args: str, **env: str
+) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    process = start_deploy(tmp_path, data, *args, **env)
+    stdout, stderr = process.communicate(timeout=60)
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return result, calls(tmp_path)
+
+
+def start_deploy(tmp_path: Path, data: Json, *args: str, **env: str) -> subprocess.Popen[str]:
+    fakes = tmp_path / "bin"
+    fakes.mkdir(exist_ok=True)
+    for tool in ("cdktf", "gcloud", "ssh", "curl"):
+        fake = fakes / tool
+        fake.write_text(FAKE.format(python=sys.executable))
+        fake.chmod(0o755)
+    config = tmp_path / "platform.yaml"
+    config.write_text(yaml.safe_dump(data))
+    return subprocess.Popen(
+        [str(DEPLOY), *args],
+        env={
+            "PATH": f"{fakes}:{Path(sys.executable).parent}:/usr/bin:/bin",
+            "PYTHON": sys.executable,
+            "PLATFORM_CONFIG": str(config),
+            "FAKE_LOG": str(tmp_path / "calls.log"),
+            "TMPDIR": str(tmp_path),
+            "TUNNEL_READY_ATTEMPTS": "3",
+            "TUNNEL_RETRY_SECONDS": "0",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as under a terminal
+    )
+
+
+def calls(tmp_path: Path) -> list[list[str]]:
+    log = tmp_path / "calls.log"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def program_steps(recorded: list[list[str]]) -> list[str]:
+    """Each call as `<program> <verb> <first operand>`, curl probes left out."""
+    steps = []
+    for call in recorded:
+        if call[0] == "cdktf":
+            stacks = [a for a in call[2:] if not a.startswith("-")]
+            steps.append(f"cdktf {call[1]} {' '.join(stacks)}")
+        elif call[0] == "gcloud":
+            steps.append("open tunnel")
+        elif call[0] == "ssh" and "-O" in call:
+            steps.append(f"ssh -O {call[call.index('-O') + 1]}")
+        elif call[0] != "curl":
+            steps.append(" ".join(call))
+    return steps
+
+
+def test_dns_mode_is_one_cdktf_call_and_no_tunnel(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, example_data(), "deploy", "--auto-approve")
+    assert result.returncode == 0, result.stderr
+    assert recorded == [["cdktf", "deploy", "network", "cluster", "bootstrap", "--auto-approve"]]
+
+
+def test_bastion_deploy_opens_the_tunnel_between_cluster_and_bootstrap(
+    tmp_path: Path, synthesized: Synthesized
+) -> None:
+    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", "--auto-approve")
+    assert result.returncode == 0, result.stderr
+    assert program_steps(recorded) == [
+        "cdktf deploy network cluster",
+        "open tunnel",
+        "cdktf deploy bootstrap",
+        "ssh -O exit",
+    ]
+    assert recorded[-2] == [
+        "cdktf",
+        "deploy",
+        "bootstrap",
+        "--ignore-missing-stack-dependencies",
+        "--skip-synth",
+        "--auto-approve",
+    ]
+    # Bootstrap starts only once the proxy answered through the tunnel.
+    assert [c[0] for c in recorded].index("curl") < recorded.index(recorded[-2])
+    # The tunnel goes to the VM the cluster stack creates, on the providers' proxy port.
+    gcloud = next(c for c in recorded if c[0] == "gcloud")
+    vm = only(synthesized.stack("bastion", "cluster"), "google_compute_instance")
+    provider = synthesized.stack("bastion", "bootstrap")["provider"]["kubernetes"][0]
+    port = provider["proxy_url"].rsplit(":", 1)[1]
+    assert gcloud[:3] == ["gcloud", "compute", "ssh"]
+    assert gcloud[3] == vm["name"]
+    assert gcloud[gcloud.index("--zone") + 1] == vm["zone"]
+    assert gcloud[gcloud.index("--project") + 1] == bastion_data()["project_id"]
+    assert "--tunnel-through-iap" in gcloud
+    assert gcloud[gcloud.index("-L") + 1] == f"{port}:localhost:{port}"
+    socket = next(a for a in gcloud if a.startswith("ControlPath="))
+    close = recorded[-1]
+    assert close[:3] == ["ssh", "-o", socket] and close[3:5] == ["-O", "exit"]
+
+
+def test_bastion_destroy_closes_the_tunnel_before_the_bastion_goes(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, bastion_data(), "destroy")
+    assert result.returncode == 0, result.stderr
+    assert program_steps(recorded) == [
+        "open tunnel",
+        "cdktf destroy bootstrap",
+        "ssh -O exit",
+        "cdktf destroy cluster",
+        "cdktf destroy network",
+    ]
+
+
+@pytest.mark.parametrize("action", ["deploy", "destroy"])
+def test_tunnel_closed_when_bootstrap_fails(tmp_path: Path, action: str) -> None:
+    result, recorded = run_deploy(
+        tmp_path, bastion_data(), action, FAKE_FAIL_ON=f"cdktf {action} bootstrap"
+    )
+    assert result.returncode != 0
+    steps = program_steps(recorded)
+    assert steps[-2:] == [f"cdktf {action} bootstrap", "ssh -O exit"]
+    assert not any(step.startswith(f"cdktf {action} cluster") for step in steps[-2:])
+
+
+def test_no_tunnel_when_the_cluster_stack_fails(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", FAKE_FAIL_ON="cdktf deploy")
+    assert result.returncode != 0
+    assert program_steps(recorded) == ["cdktf deploy network cluster"]
+
+
+def test_no_bootstrap_when_the_proxy_never_answers(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", FAKE_PROXY_DOWN="1")
+    assert result.returncode != 0
+    assert "did not answer through the tunnel" in result.stderr
+    assert program_steps(recorded) == ["cdktf deploy network cluster", "open tunnel", "ssh -O exit"]
+    assert [c[0] for c in recorded].count("curl") == 3
+
+
+def test_no_bootstrap_when_the_tunnel_does_not_open(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", FAKE_FAIL_ON="gcloud")
+    assert result.returncode != 0
+    assert "could not open the IAP tunnel" in result.stderr
+    assert "cdktf deploy bootstrap" not in program_steps(recorded)
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "to_group"),
+    [
+        pytest.param(signal.SIGTERM, False, id="TERM-to-the-script"),
+        pytest.param(signal.SIGINT, True, id="Ctrl-C-to-the-process-group"),
+    ],
+)
+def test_tunnel_closed_when_interrupted(tmp_path: Path, signal_number: int, to_group: bool) -> None:
+    process = start_deploy(
+        tmp_path, bastion_data(), "deploy", FAKE_HANG_ON="cdktf deploy bootstrap"
+    )
+    hanging = tmp_path / "calls.log.hanging"
+    deadline = time.monotonic() + 30
+    while not hanging.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hanging.exists(), "bootstrap never started"
+    if to_group:
+        os.killpg(process.pid, signal_number)
+    else:
+        process.send_signal(signal_number)
+    process.communicate(timeout=30)
+    assert process.returncode in (130, 143)
+    assert program_steps(calls(tmp_path))[-1] == "ssh -O exit"
+
+
+def test_bad_config_refused_before_any_cloud_call(tmp_path: Path) -> None:
+    data: dict[str, Any] = bastion_data()
+    data["cluster"]["control_plane_access"] = "public"
+    result, recorded = run_deploy(tmp_path, data, "deploy")
+    assert result.returncode == 2
+    assert "cluster.control_plane_access" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert recorded == []
+
+
+@pytest.mark.parametrize("args", [[], ["apply"], ["--auto-approve"]])
+def test_unknown_action_refused(tmp_path: Path, args: list[str]) -> None:
+    result, recorded = run_deploy(tmp_path, example_data(), *args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+    assert recorded == []
+
+
+def test_script_port_is_the_bastion_proxy_port() -> None:
+    from platform_constructs.iap_bastion import PROXY_PORT
+
+    assert f"PROXY_PORT={PROXY_PORT}\n" in DEPLOY.read_text()
+
+
+def test_makefile_deploy_and_destroy_go_through_the_script() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\ttools/deploy.sh deploy $(DEPLOY_FLAGS)\n" in makefile
+    assert "\ttools/deploy.sh destroy $(DEPLOY_FLAGS)\n" in makefile
+    assert os.access(DEPLOY, os.X_OK)

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# `make deploy` / `make destroy`: the three stacks in one command, in either
+# control plane access mode.
+#
+#   tools/deploy.sh deploy|destroy [cdktf flags...]
+#
+# dns mode: one `cdktf deploy|destroy network cluster bootstrap`.
+# bastion mode: bootstrap's providers reach the private endpoint through
+# http://localhost:8888, the IAP tunnel to the bastion's tinyproxy. So:
+#   deploy:  network + cluster, open the tunnel, bootstrap, close the tunnel;
+#   destroy: open the tunnel, bootstrap, close the tunnel, cluster, network
+#            (the bastion goes with the cluster stack).
+# The tunnel is closed on every way out (success, failure, Ctrl-C, TERM).
+# A bad config is refused first (exit 2) with no cloud call. The bastion's
+# name, project and zone come from the validated config, each passed to gcloud
+# as one argument (never through eval or a printed command).
+set -euo pipefail
+# cdktf reads cdktf.json, and python imports platform_config, from the repository root.
+cd "$(dirname "$0")/.."
+
+#: Must match IapBastion's PROXY_PORT (the providers' proxy_url); a test checks it.
+PROXY_PORT=8888
+#: How long to wait for tinyproxy behind the tunnel (it installs at the VM's first boot).
+TUNNEL_READY_ATTEMPTS=${TUNNEL_READY_ATTEMPTS:-30}
+TUNNEL_RETRY_SECONDS=${TUNNEL_RETRY_SECONDS:-10}
+PYTHON=${PYTHON:-python}
+CDKTF=${CDKTF:-cdktf}
+
+usage() {
+  echo "usage: $0 deploy|destroy [cdktf flags...]" >&2
+  exit 2
+}
+
+[[ $# -ge 1 ]] || usage
+action=$1
+shift
+[[ $action == deploy || $action == destroy ]] || usage
+flags=("$@")
+
+# ---- the config first: a bad one stops here (exit 2), before any cloud call
+if ! "$PYTHON" -m platform_config >&2; then
+  exit 2
+fi
+# Four lines: access mode, bastion VM, project, zone (all validated names).
+facts=$("$PYTHON" -c '
+from platform_config import load_config
+config = load_config()
+print(config.cluster.control_plane_access)
+print(config.names.bastion)
+print(config.project_id)
+print(config.bastion_zone)
+') || exit 2
+{
+  read -r access_mode
+  read -r bastion_vm
+  read -r project
+  read -r zone
+} <<<"$facts"
+
+if [[ $access_mode != bastion ]]; then
+  exec "$CDKTF" "$action" network cluster bootstrap "${flags[@]}"
+fi
+
+# ---- bastion mode
+tunnel_dir=""
+control_socket=""
+
+close_tunnel() {
+  if [[ -n $control_socket ]]; then
+    echo "deploy.sh: closing the IAP tunnel" >&2
+    ssh -o ControlPath="$control_socket" -O exit "$bastion_vm" >/dev/null 2>&1 || true
+    control_socket=""
+  fi
+  if [[ -n $tunnel_dir ]]; then
+    rm -rf "$tunnel_dir"
+    tunnel_dir=""
+  fi
+}
+trap close_tunnel EXIT
+
+# cdktf runs as a child the shell waits for, so that a signal reaches the
+# traps at once (bash runs traps only between commands). Ctrl-C reaches cdktf
+# too (same process group) and it stops terraform cleanly; a TERM sent to
+# this script alone is passed on. Either way the EXIT trap closes the tunnel.
+child=""
+run() {
+  # A script's background commands start with SIGINT ignored: give it back.
+  "$PYTHON" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' "$@" <&0 &
+  child=$!
+  local status=0
+  wait "$child" || status=$?
+  child=""
+  return "$status"
+}
+on_signal() {
+  local signal=$1 code=$2
+  if [[ -n $child ]]; then
+    [[ $signal == TERM ]] && kill -TERM "$child" 2>/dev/null
+    while kill -0 "$child" 2>/dev/null; do wait "$child" || true; done
+  fi
+  exit "$code"
+}
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+
+open_tunnel() {
+  tunnel_dir=$(mktemp -d "${TMPDIR:-/tmp}/iap-tunnel.XXXXXX")
+  local socket="$tunnel_dir/control"
+  echo "deploy.sh: opening the IAP tunnel to $bastion_vm (localhost:$PROXY_PORT)" >&2
+  # ssh backgrounds itself (-f) once the forward is up (ExitOnForwardFailure),
+  # as the master of a control socket that close_tunnel tells to exit.
+  control_socket=$socket
+  if ! gcloud compute ssh "$bastion_vm" --tunnel-through-iap --project "$project" --zone "$zone" \
+    -- -L "$PROXY_PORT:localhost:$PROXY_PORT" -N -q -f \
+    -o ExitOnForwardFailure=yes -o ControlMaster=yes -o ControlPath="$socket" \
+    -o ServerAliveInterval=30; then
+    echo "deploy.sh: could not open the IAP tunnel (is localhost:$PROXY_PORT already in use," \
+      "for example by a tunnel opened by hand? Are you in access.bastion_members?)" >&2
+    return 1
+  fi
+  local attempt code
+  for ((attempt = 1; attempt <= TUNNEL_READY_ATTEMPTS; attempt++)); do
+    # Any HTTP answer means tinyproxy is up behind the tunnel; 000 means not yet.
+    code=$(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' \
+      "http://127.0.0.1:$PROXY_PORT/" || true)
+    if [[ $code =~ ^[1-5][0-9][0-9]$ ]]; then
+      return 0
+    fi
+    sleep "$TUNNEL_RETRY_SECONDS"
+  done
+  echo "deploy.sh: the bastion's proxy did not answer through the tunnel" >&2
+  return 1
+}
+
+if [[ $action == deploy ]]; then
+  run "$CDKTF" deploy network cluster "${flags[@]}"
+  open_tunnel
+  run "$CDKTF" deploy bootstrap --ignore-missing-stack-dependencies --skip-synth "${flags[@]}"
+  close_tunnel
+else
+  open_tunnel
+  run "$CDKTF" destroy bootstrap --ignore-missing-stack-dependencies "${flags[@]}"
+  close_tunnel
+  # One stack per call: with the flag, cdktf would not order them itself.
+  run "$CDKTF" destroy cluster --ignore-missing-stack-dependencies --skip-synth "${flags[@]}"
+  run "$CDKTF" destroy network --ignore-missing-stack-dependencies --skip-synth "${flags[@]}"
+fi
