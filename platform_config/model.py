@@ -539,6 +539,8 @@ class MlflowConfig(AppConfig):
     """Delete noncurrent artifact versions after this many days (None keeps them)."""
 
 
+#: Apps listed in the config, enabled or not.
+MAX_APPS = 50
 APP_KEY_PATTERN = r"^(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)$"
 
 
@@ -549,9 +551,23 @@ class AppsConfig(StrictModel):
         extra="allow",
         frozen=True,
         use_attribute_docstrings=True,
-        json_schema_extra={"propertyNames": {"pattern": APP_KEY_PATTERN}},
+        json_schema_extra={
+            "propertyNames": {"pattern": APP_KEY_PATTERN},
+            "maxProperties": MAX_APPS,
+        },
     )
     __pydantic_extra__: dict[str, AppConfig]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        # Before validating each app (which reads its values file): a bound.
+        if isinstance(data, dict) and len(data) > MAX_APPS:
+            raise ValueError(
+                f"{len(data)} apps: at most {MAX_APPS} (enabled or not; the load balancer "
+                f"serves at most {MAX_CERTIFICATE_DOMAINS - 2} enabled ones)"
+            )
+        return data
 
     jupyterhub: JupyterHubConfig = JupyterHubConfig(enabled=True)
     """JupyterHub at jupyterhub.<domain>."""

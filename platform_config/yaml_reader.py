@@ -39,6 +39,9 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_PATH_CHARS = 1024
 #: Config sections nest about four deep; Helm values a bit more.
 MAX_DEPTH = 32
+#: Most values (scalars, lists, mappings) in one document: a config has ~100,
+#: a Helm values file a few hundred. Parsing cost grows with this, not the size.
+MAX_NODES = 5000
 #: Longest integer literal: the config's numbers are small.
 MAX_INT_DIGITS = 18
 #: How much of a bad value a message quotes.
@@ -125,9 +128,15 @@ class _BoundedComposer(Composer):
     """No anchors or aliases, and a depth limit."""
 
     _depth = 0
+    _nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()  # type: ignore[attr-defined]
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise YamlError(
+                f"line {event.start_mark.line + 1}: more than {MAX_NODES} values in one file"
+            )
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise YamlError(
                 f"line {event.start_mark.line + 1}: YAML anchors and aliases (&name, *name) "

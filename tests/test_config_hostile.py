@@ -84,6 +84,11 @@ HOSTILE_FILES: list[tuple[str, Callable[[], str], str]] = [
     ("merge key", lambda: "x: {a: 1}\n<<: {environment: dev}\n", "merge keys"),
     ("deep nesting", lambda: "a: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 32"),
     (
+        "a flow list of 100000 values",
+        lambda: "a: [" + ",".join(["1"] * 100_000) + "]\n",
+        "more than 5000 values",
+    ),
+    (
         "deep block nesting",
         lambda: "".join("  " * i + f"k{i}:\n" for i in range(200)),
         "nested more than 32",
@@ -209,7 +214,13 @@ def test_paths_that_are_not_config_files(tmp_path: Path, case: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["nested aliases (billion laughs)", "integer of thousands of digits", "deep nesting"]
+    "case",
+    [
+        "nested aliases (billion laughs)",
+        "integer of thousands of digits",
+        "deep nesting",
+        "a flow list of 100000 values",
+    ],
 )
 def test_check_config_exits_2_bounded_without_traceback(tmp_path: Path, case: str) -> None:
     """The real command, memory-capped: exit 2, no traceback, small report, < 2 s."""
@@ -418,6 +429,14 @@ STRICT_FIELDS: list[tuple[str, Callable[[Json], None], str, str]] = [
         lambda d: d["labels"].update({"team": "-ml-"}),
         "labels.team",
         "start and end with a letter or digit",
+    ),
+    (
+        "hundreds of apps",
+        lambda d: d["apps"].update(
+            {f"app{i}": {"enabled": False, "values_file": "mlflow.yaml"} for i in range(300)}
+        ),
+        "apps",
+        "302 apps: at most 50",
     ),
     (
         "state bucket naming Google",

@@ -10,10 +10,11 @@ then anchors and aliases, duplicate keys, huge numbers and invalid bytes
 - takes under 2 s;
 - on 0, the config holds no template syntax and no non-printable character.
 
-A second property draws valid values for the free-form fields from the
-config's own patterns and synthesizes a few such configs inside this
-session's jsii load: nothing from them becomes live Terraform syntax, and each
-value comes out verbatim.
+A second property draws valid values for the free-form fields (and the names
+of a custom app, its host, namespace and service, and of node pools) from the
+config's own patterns and synthesizes a few such configs inside this session's
+jsii load: whatever check-config accepts synthesizes, nothing from it becomes
+live Terraform syntax, and each value comes out verbatim.
 """
 
 from __future__ import annotations
@@ -127,7 +128,9 @@ def _mutate(data: Json, draw: Any) -> Json:
 
 def _text_mutation(text: str, draw: Any) -> bytes:
     action = draw(
-        st.sampled_from(["none", "duplicate", "alias", "laughs", "huge", "bytes", "date", "deep"])
+        st.sampled_from(
+            ["none", "duplicate", "alias", "laughs", "huge", "bytes", "date", "deep", "wide"]
+        )
     )
     if action == "duplicate":
         line = draw(st.sampled_from([line for line in text.splitlines() if ":" in line]))
@@ -143,6 +146,8 @@ def _text_mutation(text: str, draw: Any) -> bytes:
     elif action == "deep":
         depth = draw(st.integers(min_value=30, max_value=3000))
         text += "deep: " + "[" * depth + "]" * depth + "\n"
+    elif action == "wide":
+        text += "wide: [" + ",".join(["1"] * draw(st.integers(1, 200_000))) + "]\n"
     raw = text.encode("utf-8", errors="surrogatepass")
     if action == "bytes":
         position = draw(st.integers(min_value=0, max_value=len(raw)))
@@ -179,6 +184,7 @@ def _all_strings(config: PlatformConfig) -> list[str]:
 @settings(
     max_examples=150,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(st.data())
@@ -218,6 +224,7 @@ revisions = _from("a branch, tag or commit").filter(lambda r: len(r) <= 40)
 paths = _from("a relative directory").filter(lambda p: len(p) <= 40)
 label_keys = _from("a label key").filter(lambda k: len(k) <= 20)
 label_values = _from("a label value").filter(lambda v: len(v) <= 20)
+dns_labels = _from("a lowercase DNS label of at most 40").filter(lambda v: len(v) <= 20)
 
 
 @st.composite
@@ -230,16 +237,31 @@ def accepted_configs(draw: st.DrawFn) -> Json:
     data["apps"]["jupyterhub"]["admin_users"] = draw(st.lists(emails, max_size=2, unique=True))
     data["gitops"]["revision"] = draw(revisions)
     data["gitops"]["path"] = draw(paths)
+    pool_names = draw(st.lists(dns_labels, min_size=1, max_size=2, unique=True))
+    data["cluster"]["node_pools"] = [{"name": name} for name in pool_names]
+    app, host, namespace, service = (draw(dns_labels) for _ in range(4))
+    data["apps"][app] = {
+        "chart_repo": "https://charts.example.com/stable",
+        "chart": app,
+        "chart_version": "1.0.0",
+        "values_file": "mlflow.yaml",
+        "host": host,
+        "namespace": namespace,
+        "service": service,
+        "service_port": draw(st.integers(min_value=1, max_value=65535)),
+    }
     return data
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(accepted_configs())
 def test_accepted_configs_synthesize_as_data(data: Json) -> None:
     try:
         parse_config(data)
     except ConfigError:
-        assume(False)  # a cross-field rule (colliding member slugs, reserved label key)
+        # A cross-field rule: colliding member slugs, a reserved label key, app
+        # name, host or namespace, two apps on one host or namespace.
+        assume(False)
     expected = [
         *data["labels"],
         *data["labels"].values(),
