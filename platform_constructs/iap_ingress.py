@@ -41,6 +41,7 @@ CONNECTION_DRAINING_RANGE = range(0, 3600 + 1)
 #: A target HTTPS proxy holds at most 15 SSL certificates (Compute Engine API).
 MAX_CERTIFICATES = 15
 MANAGED_CERTIFICATES_ANNOTATION = "networking.gke.io/managed-certificates"
+PRE_SHARED_CERT = "ingress.gcp.kubernetes.io/pre-shared-cert"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,4 +230,8 @@ class IapIngress(Construct):
                 }
             },
             depends_on=[self.bundle.release, *(c.release for c in self.certificates)],
+            # The certificate controller owns pre-shared-cert (the SslCertificates
+            # it made, plus any that were there before it): Terraform never
+            # rewrites it, so an older certificate keeps serving until removed.
+            lifecycle={"ignore_changes": [f'metadata[0].annotations["{PRE_SHARED_CERT}"]']},
         )

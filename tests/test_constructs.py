@@ -420,6 +420,9 @@ def test_iap_ingress_routes_each_exact_host() -> None:
     assert annotations["networking.gke.io/managed-certificates"] == "mlflow.example.com"
     # GKE's certificate controller owns pre-shared-cert; Terraform must not fight it.
     assert "ingress.gcp.kubernetes.io/pre-shared-cert" not in annotations
+    assert ingress["lifecycle"]["ignore_changes"] == [
+        'metadata[0].annotations["ingress.gcp.kubernetes.io/pre-shared-cert"]'
+    ]
 
 
 def test_iap_ingress_lists_one_certificate_per_domain_and_depends_on_each() -> None:
