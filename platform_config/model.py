@@ -8,6 +8,7 @@ multi-second jsii load of the provider packages.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ from platform_config.yaml_reader import YamlError, clip, parse_yaml, read_text_f
 #: helm-values/ lives next to this package; app entries name files inside it.
 HELM_VALUES_DIR = Path(__file__).resolve().parent.parent / "helm-values"
 #: A Helm values file is hand-written YAML of a few KB.
-MAX_VALUES_FILE_BYTES = 1024 * 1024
+MAX_VALUES_FILE_BYTES = 256 * 1024
 
 #: Host names the platform itself uses under the domain; apps cannot take them.
 RESERVED_HOSTS = frozenset({"argocd"})
@@ -248,20 +249,36 @@ def _check_values_file(value: str) -> str:
 
     Read here so a broken values file fails check-config, not synth. The
     cdktf token marker is refused: nothing but code may reference Terraform.
+    A file named by several apps is read once.
     """
     path = HELM_VALUES_DIR / value
     try:
-        text = read_text_file(path, max_bytes=MAX_VALUES_FILE_BYTES)
-        data = parse_yaml(text)
+        info = path.stat()
     except FileNotFoundError:
         raise ValueError(f"helm-values/{value} does not exist") from None
-    except YamlError as err:
-        raise ValueError(f"helm-values/{value}: {err}") from None
-    if data is not None and not isinstance(data, dict):
-        raise ValueError(f"helm-values/{value} must hold a mapping of Helm values")
-    if "TfToken[" in text:
-        raise ValueError(f"helm-values/{value} contains a cdktf token marker ('TfToken[')")
+    except OSError as err:
+        raise ValueError(f"helm-values/{value}: cannot read it ({err.strerror})") from None
+    problem = _values_file_problem(str(path), info.st_mtime_ns, info.st_size)
+    if problem is not None:
+        raise ValueError(f"helm-values/{value}{problem}")
     return value
+
+
+@functools.lru_cache(maxsize=64)
+def _values_file_problem(path: str, _mtime_ns: int, _size: int) -> str | None:
+    """What is wrong with a values file (cached per version of the file), or None."""
+    try:
+        text = read_text_file(Path(path), max_bytes=MAX_VALUES_FILE_BYTES)
+        data = parse_yaml(text)
+    except FileNotFoundError:
+        return " does not exist"
+    except YamlError as err:
+        return f": {err}"
+    if data is not None and not isinstance(data, dict):
+        return " must hold a mapping of Helm values"
+    if "TfToken[" in text:
+        return " contains a cdktf token marker ('TfToken[')"
+    return None
 
 
 ValuesFile = Annotated[ValuesFileName, AfterValidator(_check_values_file)]
@@ -545,7 +562,7 @@ APP_KEY_PATTERN = r"^(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)$"
 
 
 class AppsConfig(StrictModel):
-    """Built-in apps plus any number of extra chart apps keyed by name."""
+    """Built-in apps plus extra chart apps keyed by name (at most 50 in all)."""
 
     model_config = ConfigDict(
         extra="allow",
