@@ -36,6 +36,8 @@ class IngressDns(Construct):
             f"{fqdn} {props.ttl} IN A {props.ip_address}",
             f"*.{fqdn} {props.ttl} IN CNAME {fqdn}",
         ]
+        #: Records for the operator to create when no managed zone is set.
+        self.records_to_create = [] if props.managed_zone else list(records)
         if props.managed_zone:
             zone = DataGoogleDnsManagedZone(self, "zone", name=props.managed_zone)
             DnsRecordSet(

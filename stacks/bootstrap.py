@@ -362,10 +362,33 @@ class BootstrapStack(PlatformStack):
             "app_urls",
             value={name: f"https://{host}" for name, host in config.app_hosts.items()},
         )
-        self.next_step(
-            f"Platform installed. Open https://{config.argocd_host} and sign in with a member of "
-            "access.iap_members (the certificate turns ACTIVE once DNS points at the ingress IP, "
-            "which can take up to an hour)."
+        self.next_step(self._remaining_steps(config, network, cluster))
+
+    @staticmethod
+    def _remaining_steps(
+        config: PlatformConfig, network: NetworkStack, cluster: ClusterStack
+    ) -> str:
+        """The last output of `make deploy`: every step left, in order, from the
+        same objects that created the secrets and DNS records."""
+        steps = [
+            f"add the secret {name}: {secret.fill_command}"
+            for name, secret in sorted(cluster.secrets.items())
+        ]
+        steps += [f"create the DNS record {record}" for record in network.dns.records_to_create]
+        if cluster.mlflow is not None:
+            steps.append(
+                "grant MLflow's database user its schema once (README: 'MLflow database grant')"
+            )
+        steps.append(
+            f"open https://{config.argocd_host} and sign in as a member of access.iap_members "
+            "(certificates turn ACTIVE once DNS points at the ingress IP, up to an hour)"
+        )
+        return (
+            "Platform installed. Left to do, in order: "
+            + " ".join(
+                f"({number}) {step};" for number, step in enumerate(steps, start=1)
+            ).removesuffix(";")
+            + "."
         )
 
     @staticmethod

@@ -200,13 +200,10 @@ class ClusterStack(PlatformStack):
             value={name: secret.fill_command for name, secret in sorted(self.secrets.items())},
             description="Add each secret's value (never through Terraform) before Argo CD syncs.",
         )
-        steps = []
+        steps = ["`make deploy` continues with the bootstrap stack"]
         if self.secrets:
-            steps.append("fill the secrets listed in secrets_to_fill")
-        if self.mlflow is not None:
             steps.append(
-                "after bootstrap, grant MLflow's database user its schema once "
-                "(README: 'MLflow database grant')"
+                "fill the secrets in secrets_to_fill (the bootstrap stack's next_step lists "
+                "everything left)"
             )
-        steps.append("`make deploy` continues with the bootstrap stack")
         self.next_step("Cluster ready. Next: " + "; then ".join(steps) + ".")

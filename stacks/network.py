@@ -54,7 +54,7 @@ class NetworkStack(PlatformStack):
         self.ingress_ip = ComputeGlobalAddress(
             self, "ingress-ip", name=config.names.ingress_ip, depends_on=[self.vpc.network]
         )
-        IngressDns(
+        self.dns = IngressDns(
             self,
             "dns",
             props=IngressDnsProps(

@@ -554,3 +554,31 @@ def test_bastion_mode_providers_go_through_the_tunnel(synthesized: Synthesized) 
     for connection in (provider["kubernetes"][0], provider["helm"][0]["kubernetes"]):
         assert connection["proxy_url"] == "http://localhost:8888"
         assert connection["cluster_ca_certificate"].startswith("${base64decode(")
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_last_output_lists_exactly_the_steps_left(synthesized: Synthesized, variant: str) -> None:
+    """bootstrap's next_step (printed last by `make deploy`): the secrets to fill
+    with the very commands the cluster stack prints, the DNS records when no
+    Cloud DNS zone is set, then signing in; nothing about finished stacks."""
+    text = synthesized.stack(variant, "bootstrap")["output"]["next_step"]["value"]
+    steps = re.findall(r"\((\d+)\) ([^;]*?)(?:;|\.$)", text)
+    assert [int(number) for number, _ in steps] == list(range(1, len(steps) + 1))
+    fill = synthesized.stack(variant, "cluster")["output"]["secrets_to_fill"]["value"]
+    expected_secrets = [
+        f"add the secret {name}: {command}" for name, command in sorted(fill.items())
+    ]
+    bodies = [body for _, body in steps]
+    assert bodies[: len(expected_secrets)] == expected_secrets
+    rest = bodies[len(expected_secrets) :]
+    dns = [step for step in rest if step.startswith("create the DNS record")]
+    if variant == "example":  # no managed zone, MLflow on, an SSH repo
+        assert list(fill) == ["repo-credentials"]
+        assert [d.split()[-2] for d in dns] == ["A", "CNAME"]
+        assert any("MLflow" in step for step in rest)
+    else:  # Cloud DNS zone, MLflow off, Google OIDC client to fill
+        assert list(fill) == ["oidc-client"]
+        assert dns == []
+        assert not any("MLflow" in step for step in rest)
+    assert rest[-1].startswith("open https://argocd.")
+    assert "make deploy" not in text

@@ -91,6 +91,8 @@ def program_steps(recorded: list[list[str]]) -> list[str]:
     """Each call as `<program> <verb> <first operand>`, curl probes left out."""
     steps = []
     for call in recorded:
+        if call[:2] == ["gcloud", "auth"]:
+            continue  # the credential checks: test_credentials_checked_before_anything
         if call[0] == "cdktf":
             stacks = [a for a in call[2:] if not a.startswith("-")]
             steps.append(f"cdktf {call[1]} {' '.join(stacks)}")
@@ -106,7 +108,10 @@ def program_steps(recorded: list[list[str]]) -> list[str]:
 def test_dns_mode_is_one_cdktf_call_and_no_tunnel(tmp_path: Path) -> None:
     result, recorded = run_deploy(tmp_path, example_data(), "deploy", "--auto-approve")
     assert result.returncode == 0, result.stderr
-    assert recorded == [["cdktf", "deploy", "network", "cluster", "bootstrap", "--auto-approve"]]
+    assert recorded[-1:] == [
+        ["cdktf", "deploy", "network", "cluster", "bootstrap", "--auto-approve"]
+    ]
+    assert program_steps(recorded) == ["cdktf deploy network cluster bootstrap"]
 
 
 def test_bastion_deploy_opens_the_tunnel_between_cluster_and_bootstrap(
@@ -131,7 +136,7 @@ def test_bastion_deploy_opens_the_tunnel_between_cluster_and_bootstrap(
     # Bootstrap starts only once the proxy answered through the tunnel.
     assert [c[0] for c in recorded].index("curl") < recorded.index(recorded[-2])
     # The tunnel goes to the VM the cluster stack creates, on the providers' proxy port.
-    gcloud = next(c for c in recorded if c[0] == "gcloud")
+    gcloud = next(c for c in recorded if c[:3] == ["gcloud", "compute", "ssh"])
     vm = only(synthesized.stack("bastion", "cluster"), "google_compute_instance")
     provider = synthesized.stack("bastion", "bootstrap")["provider"]["kubernetes"][0]
     port = provider["proxy_url"].rsplit(":", 1)[1]
@@ -184,7 +189,9 @@ def test_no_bootstrap_when_the_proxy_never_answers(tmp_path: Path) -> None:
 
 
 def test_no_bootstrap_when_the_tunnel_does_not_open(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", FAKE_FAIL_ON="gcloud")
+    result, recorded = run_deploy(
+        tmp_path, bastion_data(), "deploy", FAKE_FAIL_ON="gcloud compute ssh"
+    )
     assert result.returncode != 0
     assert "could not open the IAP tunnel" in result.stderr
     assert "cdktf deploy bootstrap" not in program_steps(recorded)
@@ -244,3 +251,119 @@ def test_makefile_deploy_and_destroy_go_through_the_script() -> None:
     assert "\ttools/deploy.sh deploy $(DEPLOY_FLAGS)\n" in makefile
     assert "\ttools/deploy.sh destroy $(DEPLOY_FLAGS)\n" in makefile
     assert os.access(DEPLOY, os.X_OK)
+
+
+# --- make plan ---------------------------------------------------------------------------
+
+
+def test_plan_diffs_each_stack_in_order(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, example_data(), "plan", "--no-color")
+    assert result.returncode == 0, result.stderr
+    assert [c for c in recorded if c[0] == "cdktf"] == [
+        ["cdktf", "diff", "network", "--no-color"],
+        ["cdktf", "diff", "cluster", "--skip-synth", "--no-color"],
+        ["cdktf", "diff", "bootstrap", "--skip-synth", "--no-color"],
+    ]
+
+
+def test_plan_of_some_stacks_in_bastion_mode_tunnels_for_bootstrap(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, bastion_data(), "plan", STACKS="cluster bootstrap")
+    assert result.returncode == 0, result.stderr
+    assert program_steps(recorded) == [
+        "cdktf diff cluster",
+        "open tunnel",
+        "cdktf diff bootstrap",
+        "ssh -O exit",
+    ]
+
+
+def test_plan_refuses_an_unknown_stack(tmp_path: Path) -> None:
+    result, recorded = run_deploy(tmp_path, example_data(), "plan", STACKS="network; rm -rf /")
+    assert result.returncode == 2
+    assert "unknown stack" in result.stderr
+    assert recorded == []
+
+
+@pytest.mark.parametrize("action", ["plan", "deploy", "destroy"])
+@pytest.mark.parametrize(
+    ("missing", "hint"),
+    [
+        ("gcloud auth print-access-token", "gcloud auth login"),
+        ("gcloud auth application-default", "gcloud auth application-default login"),
+    ],
+)
+def test_credentials_checked_before_anything(
+    tmp_path: Path, action: str, missing: str, hint: str
+) -> None:
+    result, recorded = run_deploy(tmp_path, example_data(), action, FAKE_FAIL_ON=missing)
+    assert result.returncode == 1
+    assert hint in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+    assert not [c for c in recorded if c[0] != "gcloud" or c[1] != "auth"]
+
+
+# --- make state-bucket --------------------------------------------------------------------
+
+STATE_BUCKET = ROOT / "tools" / "state_bucket.sh"
+
+
+def run_state_bucket(
+    tmp_path: Path, data: Json | str, **env: str
+) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    fakes = tmp_path / "bin"
+    fakes.mkdir(exist_ok=True)
+    fake = fakes / "gcloud"
+    fake.write_text(FAKE.format(python=sys.executable))
+    fake.chmod(0o755)
+    config = tmp_path / "platform.yaml"
+    config.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    result = subprocess.run(
+        [str(STATE_BUCKET)],
+        env={
+            "PATH": f"{fakes}:{Path(sys.executable).parent}:/usr/bin:/bin",
+            "PYTHON": sys.executable,
+            "PLATFORM_CONFIG": str(config),
+            "FAKE_LOG": str(tmp_path / "calls.log"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result, calls(tmp_path)
+
+
+def test_state_bucket_refuses_a_bad_config_before_gcloud(tmp_path: Path) -> None:
+    data = example_data()
+    data["state_bucket"] = "gs://$(touch /tmp/pwned)"
+    result, recorded = run_state_bucket(tmp_path, data)
+    assert result.returncode == 2
+    assert recorded == []
+    assert result.stderr.count("invalid platform config") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_state_bucket_creates_then_versions(tmp_path: Path) -> None:
+    data = example_data()
+    result, recorded = run_state_bucket(tmp_path, data, FAKE_FAIL_ON="buckets describe")
+    assert result.returncode == 0, result.stderr
+    bucket = f"gs://{data['state_bucket']}"
+    assert [[*c[1:4], c[4]] for c in recorded] == [
+        ["storage", "buckets", "describe", bucket],
+        ["storage", "buckets", "create", bucket],
+        ["storage", "buckets", "update", bucket],
+    ]
+    create = recorded[1]
+    assert create[create.index("--project") + 1] == data["project_id"]
+    assert create[create.index("--location") + 1] == data["region"]
+    assert "--public-access-prevention" in create
+    assert "--uniform-bucket-level-access" in create
+    assert "--versioning" in recorded[2]
+
+
+def test_state_bucket_stops_when_create_fails(tmp_path: Path) -> None:
+    result, recorded = run_state_bucket(tmp_path, example_data(), FAKE_FAIL_ON="buckets")
+    assert result.returncode == 1
+    assert "could not create" in result.stderr
+    assert [c[3] for c in recorded] == ["describe", "create"]

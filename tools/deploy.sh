@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `make deploy` / `make destroy`: the three stacks in one command, in either
-# control plane access mode.
+# `make deploy` / `make destroy` / `make plan`: the three stacks in one
+# command, in either control plane access mode.
 #
-#   tools/deploy.sh deploy|destroy [cdktf flags...]
+#   tools/deploy.sh deploy|destroy|plan [cdktf flags...]
 #
+# plan: `cdktf diff` of each stack in $STACKS (default: all three, in order),
+# for review in a pull request; nothing changes.
 # dns mode: one `cdktf deploy|destroy network cluster bootstrap`.
 # bastion mode: bootstrap's providers reach the private endpoint through
 # http://localhost:8888, the IAP tunnel to the bastion's tinyproxy. So:
@@ -27,15 +29,22 @@ PYTHON=${PYTHON:-python}
 CDKTF=${CDKTF:-cdktf}
 
 usage() {
-  echo "usage: $0 deploy|destroy [cdktf flags...]" >&2
+  echo "usage: $0 deploy|destroy|plan [cdktf flags...]" >&2
   exit 2
 }
 
 [[ $# -ge 1 ]] || usage
 action=$1
 shift
-[[ $action == deploy || $action == destroy ]] || usage
+[[ $action == deploy || $action == destroy || $action == plan ]] || usage
 flags=("$@")
+read -r -a plan_stacks <<<"${STACKS:-network cluster bootstrap}"
+for stack in "${plan_stacks[@]}"; do
+  [[ $stack == network || $stack == cluster || $stack == bootstrap ]] || {
+    echo "deploy.sh: unknown stack '$stack' in STACKS (network, cluster, bootstrap)" >&2
+    exit 2
+  }
+done
 
 # ---- the config first: a bad one stops here (exit 2), before any cloud call
 if ! "$PYTHON" -m platform_config >&2; then
@@ -57,11 +66,28 @@ print(config.bastion_zone)
   read -r zone
 } <<<"$facts"
 
-if [[ $access_mode != bastion ]]; then
+# ---- credentials next: fail before terraform starts, with the command to run.
+# Terraform's google provider uses Application Default Credentials; the
+# kubernetes and helm providers run gke-gcloud-auth-plugin on the gcloud login.
+if ! command -v gcloud >/dev/null 2>&1; then
+  echo "deploy.sh: gcloud is not installed (see README: Deploy walkthrough, prerequisites)" >&2
+  exit 1
+fi
+if ! gcloud auth print-access-token >/dev/null 2>&1; then
+  echo "deploy.sh: no gcloud login: run \`gcloud auth login\` first" >&2
+  exit 1
+fi
+if ! gcloud auth application-default print-access-token >/dev/null 2>&1; then
+  echo "deploy.sh: no Application Default Credentials for Terraform:" \
+    "run \`gcloud auth application-default login\` first" >&2
+  exit 1
+fi
+
+if [[ $access_mode != bastion && $action != plan ]]; then
   exec "$CDKTF" "$action" network cluster bootstrap "${flags[@]}"
 fi
 
-# ---- bastion mode
+# ---- several cdktf calls: bastion mode (the tunnel around bootstrap), or plan
 tunnel_dir=""
 control_socket=""
 
@@ -135,7 +161,18 @@ open_tunnel() {
   return 1
 }
 
-if [[ $action == deploy ]]; then
+if [[ $action == plan ]]; then
+  # cdktf diff takes one stack at a time; synthesize once, then diff each.
+  synth=()
+  for stack in "${plan_stacks[@]}"; do
+    if [[ $stack == bootstrap && $access_mode == bastion ]]; then
+      open_tunnel
+    fi
+    run "$CDKTF" diff "$stack" "${synth[@]}" "${flags[@]}"
+    synth=(--skip-synth)
+  done
+  close_tunnel
+elif [[ $action == deploy ]]; then
   run "$CDKTF" deploy network cluster "${flags[@]}"
   open_tunnel
   run "$CDKTF" deploy bootstrap --ignore-missing-stack-dependencies --skip-synth "${flags[@]}"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make state-bucket`: the versioned, private GCS bucket for Terraform state.
+#
+# A bad config is refused first (exit 2, the validation error printed once)
+# with no gcloud call. The project, bucket and region come from the validated
+# config and reach gcloud as single arguments (no eval, no string building).
+# A failed create stops here: versioning is only set on a bucket that exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python}
+
+if ! "$PYTHON" -m platform_config >&2; then
+  exit 2
+fi
+facts=$("$PYTHON" -c '
+from platform_config import load_config
+config = load_config()
+print(config.project_id)
+print(config.state_bucket)
+print(config.region)
+') || exit 2
+{
+  read -r project
+  read -r bucket
+  read -r region
+} <<<"$facts"
+
+if ! command -v gcloud >/dev/null 2>&1; then
+  echo "state_bucket.sh: gcloud is not installed" >&2
+  exit 1
+fi
+if gcloud storage buckets describe "gs://$bucket" --project "$project" >/dev/null 2>&1; then
+  echo "gs://$bucket exists"
+elif ! gcloud storage buckets create "gs://$bucket" --project "$project" --location "$region" \
+  --uniform-bucket-level-access --public-access-prevention; then
+  echo "state_bucket.sh: could not create gs://$bucket (logged in? \`gcloud auth login\`;" \
+    "name taken? bucket names are global)" >&2
+  exit 1
+fi
+gcloud storage buckets update "gs://$bucket" --versioning --project "$project"
+echo "gs://$bucket: versioned, uniform access, public access prevented"
