@@ -15,6 +15,7 @@ import argparse
 import ast
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,9 @@ SYNTH_OVER_FLOOR_MAX = 1.15
 MAKE_TEST_OVER_SYNTH_MAX = 3.0
 PEAK_RSS_MAX_MB = 1300.0
 BAD_CONFIG_MAX_SECONDS = 2.0
+#: A fresh clone's first `make test` after installing (no mypy or pytest cache).
+COLD_TEST_MAX_SECONDS = 45.0
+COLD_TEST_PEAK_MAX_MB = 2048.0
 
 
 # --------------------------------------------------------------------------- measuring
@@ -248,14 +252,21 @@ def write_bad_config(path: Path) -> None:
     path.write_text(yaml.safe_dump(data))
 
 
-def time_make_test() -> Run:
-    """`make test` once, after an untimed `make deps` so installing is not counted."""
+def time_make_test(*, cold: bool = False) -> Run:
+    """`make test` once, after an untimed `make deps` so installing is not counted.
+
+    cold: as on a fresh clone after installing: no mypy, pytest or ruff cache
+    (the jsii package cache stays: `make deps` fills it on a fresh machine too).
+    """
     env = bench_env()
     deps = subprocess.run(
         ["make", "deps"], check=False, cwd=ROOT, env=env, capture_output=True, text=True
     )
     if deps.returncode != 0:
         sys.exit(f"`make deps` failed:\n{deps.stdout[-2000:]}{deps.stderr[-2000:]}")
+    if cold:
+        for cache in (".mypy_cache", ".pytest_cache", ".ruff_cache"):
+            shutil.rmtree(ROOT / cache, ignore_errors=True)
     return run_measured(["make", "test"], cwd=ROOT, env=env)
 
 
@@ -330,9 +341,11 @@ def main(argv: list[str]) -> int:
         write_bad_config(bad_config)
         for i in range(args.runs):
             bad.append(bad_config_once(fresh_dir(f"bad-{i}"), bad_config))
+    cold_test = None if args.skip_make_test else time_make_test(cold=True)
     make_test = None if args.skip_make_test else time_make_test()
-    if make_test is not None and make_test.returncode != 0:
-        print(f"`make test` failed:\n{make_test.stderr[-3000:]}", file=sys.stderr)
+    for run in (cold_test, make_test):
+        if run is not None and run.returncode != 0:
+            print(f"`make test` failed:\n{run.stderr[-3000:]}", file=sys.stderr)
 
     lazy_s = statistics.median(r.seconds for r in lazy_floors)
     floor_s = statistics.median(r.seconds for r in floors)
@@ -362,6 +375,22 @@ def main(argv: list[str]) -> int:
                 f"<= {MAKE_TEST_OVER_SYNTH_MAX}x",
                 make_test.returncode == 0 and ratio <= MAKE_TEST_OVER_SYNTH_MAX,
                 f"make test {make_test.seconds:.1f} s, exit {make_test.returncode} (once)",
+            )
+        )
+    if cold_test is not None:
+        ratio = cold_test.seconds / synth_s
+        lines.append(
+            Line(
+                "cold make test / synth",
+                f"{ratio:.2f}x",
+                f"<= {COLD_TEST_MAX_SECONDS / synth_s:.2f}x",
+                cold_test.returncode == 0
+                and cold_test.seconds <= COLD_TEST_MAX_SECONDS
+                and cold_test.tree_peak_mb <= COLD_TEST_PEAK_MAX_MB,
+                f"no mypy/pytest/ruff cache: {cold_test.seconds:.1f} s (target "
+                f"{COLD_TEST_MAX_SECONDS:.0f} s), peak {cold_test.tree_peak_mb:.0f} MB "
+                f"(sampled tree; target {COLD_TEST_PEAK_MAX_MB:.0f}), "
+                f"exit {cold_test.returncode} (once)",
             )
         )
     lines += [
@@ -396,6 +425,7 @@ def main(argv: list[str]) -> int:
             "synth": [asdict(r) | {"stderr": ""} for r in synths],
             "bad_config": [asdict(r) for r, _ in bad],
             "make_test": None if make_test is None else asdict(make_test) | {"stderr": ""},
+            "cold_make_test": None if cold_test is None else asdict(cold_test) | {"stderr": ""},
         }
         args.json.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
     return 0 if all(line.passed for line in lines) else 1
