@@ -41,6 +41,19 @@ def example_data() -> Json:
     return data
 
 
+def set_path(data: Json, path: str, value: Any) -> None:
+    """Set a config field by its error-message path, e.g. cluster.node_pools[0].min_nodes."""
+    parts = path.replace("]", "").replace("[", ".").split(".")
+    target: Any = data
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
+    last = parts[-1]
+    if last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+
+
 def bastion_data() -> Json:
     data = copy.deepcopy(example_data())
     data["environment"] = "bastion"

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from platform_config import ConfigError, load_config, parse_config
-from tests.conftest import ROOT, Json, example_data
+from tests.conftest import ROOT, Json, example_data, set_path
 
 Mutation = Callable[[Json], None]
 
@@ -24,15 +24,7 @@ def _set(path: str, value: Any) -> Mutation:
     """A mutation that sets a dotted path (list indexes as [n]) to value."""
 
     def mutate(data: Json) -> None:
-        target: Any = data
-        parts = path.replace("[", ".").replace("]", "").split(".")
-        for part in parts[:-1]:
-            target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
-        last = parts[-1]
-        if last.isdigit():
-            target[int(last)] = value
-        else:
-            target[last] = value
+        set_path(data, path, value)
 
     return mutate
 

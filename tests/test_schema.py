@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators  # type
 
 from platform_config import ConfigError, parse_config
 from platform_config.schema import JSON_SCHEMA_DIALECT, config_json_schema, render
-from tests.conftest import EXAMPLE_CONFIG, ROOT, Json, example_data
+from tests.conftest import EXAMPLE_CONFIG, ROOT, Json, example_data, set_path
 
 SCHEMA_FILE = ROOT / "config" / "schema.json"
 
@@ -158,18 +158,6 @@ def test_every_field_has_a_description() -> None:
     assert missing == []
 
 
-def _set_path(data: Json, path: str, value: Any) -> None:
-    parts = path.replace("]", "").replace("[", ".").split(".")
-    target: Any = data
-    for part in parts[:-1]:
-        target = target[int(part)] if part.isdigit() else target.setdefault(part, {})
-    last = parts[-1]
-    if last.isdigit():
-        target[int(last)] = value
-    else:
-        target[last] = value
-
-
 #: field path -> (values both schema and loader accept, values both reject).
 #: Single-field rules only: each value is checked in the example config.
 AGREEMENT_CORPUS: dict[str, tuple[list[Any], list[Any]]] = {
@@ -280,7 +268,7 @@ def editor_validator() -> Any:
 
 def _agreement(validator: Any, path: str, value: Any) -> tuple[bool, bool]:
     data = copy.deepcopy(example_data())
-    _set_path(data, path, value)
+    set_path(data, path, value)
     schema_ok = not list(validator.iter_errors(data))
     try:
         parse_config(data)
