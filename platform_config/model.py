@@ -42,6 +42,7 @@ from platform_config.types import (
     LabelKey,
     LabelValue,
     MachineType,
+    NamespaceGlob,
     ProjectId,
     Region,
     RepoPath,
@@ -461,6 +462,20 @@ class GitOpsConfig(StrictModel):
     private: bool | None = None
     """Whether Argo CD needs credentials (stored in Secret Manager). Defaults to
     true for SSH URLs, false for https URLs."""
+    applications_namespace: DnsLabel = "team-apps"
+    """Where the root app-of-apps writes the team's Application and ApplicationSet
+    objects (Argo CD's "applications in any namespace"). Applications there may
+    use only the team's AppProject; the argocd namespace stays the platform's."""
+    namespaces: Annotated[list[NamespaceGlob], AfterValidator(_unique)] = Field(
+        default_factory=lambda: ["team-*"], min_length=1, max_length=50
+    )
+    """Namespaces the team's Applications may deploy into: names, or prefixes
+    ending in '*'. None may reach a namespace of Kubernetes (kube-*, gke-*, gmp-*,
+    default), of the platform (istio-system, istio-ingress, external-secrets,
+    argocd) or of an enabled app. applications_namespace is always allowed."""
+    cluster_resources: bool = False
+    """Whether the team's Applications may create cluster-scoped objects
+    (ClusterRoles, CRDs, webhooks, Namespaces...). Off: namespaced objects only."""
 
     @property
     def needs_credentials(self) -> bool:
@@ -654,6 +669,29 @@ def _not_google(value: str) -> str:
     return value
 
 
+def namespace_glob_clash(glob: str, forbidden: frozenset[str]) -> str | None:
+    """The first of `forbidden` that some namespace matching `glob` also matches.
+
+    Both sides are names or name prefixes ending in '*' (NamespaceGlob): two
+    prefixes overlap when one starts with the other.
+    """
+
+    def family(entry: str) -> tuple[str, bool]:
+        return (entry[:-1], True) if entry.endswith("*") else (entry, False)
+
+    prefix, open_ = family(glob)
+    for entry in sorted(forbidden):
+        other, other_open = family(entry)
+        if (
+            (not open_ and not other_open and prefix == other)
+            or (open_ and not other_open and other.startswith(prefix))
+            or (not open_ and other_open and prefix.startswith(other))
+            or (open_ and other_open and (prefix.startswith(other) or other.startswith(prefix)))
+        ):
+            return f"the namespace {entry!r}" if not other_open else f"the namespaces {entry}"
+    return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class DerivedName:
     """A name the stacks use, computed from config fields, with its rule."""
@@ -801,6 +839,7 @@ class PlatformConfig(StrictModel):
                 f"{zone!r} is not in region {self.region!r}: use a zone such as {self.region}-b",
             )
         self._check_apps()
+        self._check_gitops_lane()
         self._check_names()
         if len(self.certificate_domains) > MAX_CERTIFICATE_DOMAINS:
             raise field_error(
@@ -834,6 +873,32 @@ class PlatformConfig(StrictModel):
                         f"{self.region}-a (the cluster and its nodes are in the region)",
                     )
         return self
+
+    def _check_gitops_lane(self) -> None:
+        """The team's namespaces (the AppProject's destinations) reach no namespace
+        of Kubernetes, of the platform or of an app (docs/architecture.md)."""
+        entries = [
+            ("gitops.applications_namespace", self.gitops.applications_namespace),
+            *((f"gitops.namespaces[{i}]", glob) for i, glob in enumerate(self.gitops.namespaces)),
+        ]
+        for path, glob in entries:
+            clash = namespace_glob_clash(glob, self.platform_namespaces)
+            if clash is not None:
+                raise field_error(
+                    path,
+                    f"{glob!r} would let the team's Applications into {clash}, which belongs "
+                    "to Kubernetes or the platform: name namespaces of the team's own "
+                    "(e.g. team-*)",
+                )
+
+    @property
+    def platform_namespaces(self) -> frozenset[str]:
+        """Namespaces (and, ending in '*', families) the team's project never reaches."""
+        return (
+            RESERVED_NAMESPACES
+            | {prefix + "*" for prefix in RESERVED_NAMESPACE_PREFIXES}
+            | set(self.app_namespaces.values())
+        )
 
     def _check_apps(self) -> None:
         hosts: dict[str, str] = {}

@@ -111,6 +111,18 @@ KubernetesName = Annotated[
         "starting and ending with a letter or digit",
     ),
 ]
+#: A namespace or a family of them for the team's AppProject: a Kubernetes
+#: name, or a name prefix ending in '*' (Argo CD's glob). Nothing else of
+#: Argo CD's glob syntax ('?', '[...]', '{a,b}', '!'), so the config layer can
+#: decide exactly which namespaces an entry allows.
+NamespaceGlob = Annotated[
+    str,
+    rule(
+        r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?|[a-z0-9][-a-z0-9]{0,61}\*",
+        "a Kubernetes namespace name such as ml-sandbox, or a name prefix followed by '*' "
+        "such as team-* (no other wildcard, no '!')",
+    ),
+]
 DomainName = Annotated[
     str,
     rule(

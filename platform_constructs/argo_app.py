@@ -48,8 +48,10 @@ class ArgoAppProps:
     argocd_namespace: str
     provider: HelmProvider
     depends_on: Sequence[ITerraformDependable]
-    """The argo-cd release (CRD), plus e.g. the repository secret."""
-    project: str = "default"
+    """The argo-cd release (CRD), the AppProjects, e.g. the repository secret."""
+    project: str
+    """The AppProject (platform_constructs/argo_projects.py). Never `default`:
+    Argo CD's built-in project allows any source and any destination."""
 
 
 class ArgoApp(Construct):
@@ -60,6 +62,13 @@ class ArgoApp(Construct):
             raise ValueError(
                 f"ArgoApp: invalid application name {props.name!r} "
                 "(a lowercase DNS label of at most 49 characters)"
+            )
+        if props.project == "default" or not re.fullmatch(
+            r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", props.project
+        ):
+            raise ValueError(
+                f"ArgoApp {props.name}: project {props.project!r} is not one of the platform's "
+                "AppProjects (the built-in 'default' allows any source and destination)"
             )
         source = props.source
         if isinstance(source, HelmChartSource):

@@ -56,6 +56,7 @@ def argocd_values(
     default_role: Literal["none", "readonly"],
     sign_in: Literal["iap", "google_oidc"],
     identity_header: str,
+    team_applications_namespace: str,
 ) -> dict[str, Any]:
     """Values merged over helm-values/argo-cd.yaml.
 
@@ -64,6 +65,12 @@ def argocd_values(
     traffic from the gateway (mesh policy), so the header cannot be forged.
     google_oidc: Dex's OIDC connector with a client read from the Secret that
     External Secrets syncs from Secret Manager.
+
+    team_applications_namespace: the one namespace besides argocd where Argo CD
+    reads Applications and ApplicationSets (the team's; its AppProject lists it
+    in sourceNamespaces, no other project does). The SCM-provider and
+    pull-request generators stay off: from a team namespace they could send a
+    token to any URL (Argo CD's ApplicationSets-in-any-namespace warning).
     """
     if sign_in == "iap":
         connector: dict[str, Any] = {
@@ -101,7 +108,13 @@ def argocd_values(
         # The chart's NetworkPolicies (same callers as the mesh policies), and
         # deny every other ingress in the namespace.
         "global": {"domain": host, "networkPolicy": {"create": True, "defaultDenyIngress": True}},
+        "applicationSet": {"allowAnyNamespace": True},
         "configs": {
+            "params": {
+                "application.namespaces": team_applications_namespace,
+                "applicationsetcontroller.namespaces": team_applications_namespace,
+                "applicationsetcontroller.enable.scm.providers": False,
+            },
             "cm": {
                 "url": f"https://{host}",
                 "dex.config": yaml.safe_dump({"connectors": [connector]}, sort_keys=True),

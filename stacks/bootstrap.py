@@ -5,7 +5,8 @@ fresh cluster; no custom resource is planned before its CRD exists):
 
   namespaces -> istio-base -> istiod -> istio-gateway -> iap-ingress CRs -> Ingress
   external-secrets (wait for webhook) -> external-secrets-config CRs
-  istiod + external-secrets-config -> argo-cd -> Applications (argocd-apps)
+  istiod + external-secrets-config -> argo-cd -> argocd-projects (AppProjects)
+    -> Applications (argocd-apps)
   istiod -> mesh-policies CRs (mTLS STRICT, deny by default, one ALLOW per workload)
   namespace -> everything in it (a reference to the namespace, never its literal name)
   certificate per host -> Ingress (listed only once created; dropped before deleted)
@@ -31,6 +32,7 @@ from platform_constructs.app_values import (
     mlflow_values,
 )
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
+from platform_constructs.argo_projects import PLATFORM_PROJECT, TEAM_PROJECT, app_project
 from platform_constructs.argocd_values import (
     ARGOCD_SERVER_SERVICE,
     OIDC_CLIENT_SECRET,
@@ -106,6 +108,8 @@ class BootstrapStack(PlatformStack):
 
         # ---- namespaces: sidecars wherever the gateway or apps talk mTLS
         app_namespaces = config.app_namespaces
+        #: The team's Application objects live here (no pods: no sidecars).
+        team_applications = config.gitops.applications_namespace
         injected = {GATEWAY_NAMESPACE, ARGOCD_NAMESPACE} | set(app_namespaces.values())
         namespaces = {
             name: NamespaceV1(
@@ -117,7 +121,9 @@ class BootstrapStack(PlatformStack):
                     "labels": {"istio-injection": "enabled" if name in injected else "disabled"},
                 },
             )
-            for name in sorted({ISTIO_NAMESPACE, EXTERNAL_SECRETS_KSA.namespace} | injected)
+            for name in sorted(
+                {ISTIO_NAMESPACE, EXTERNAL_SECRETS_KSA.namespace, team_applications} | injected
+            )
         }
 
         def ns(name: str) -> str:
@@ -285,12 +291,46 @@ class BootstrapStack(PlatformStack):
                     default_role=config.access.argocd_default_role,
                     sign_in=config.access.argocd_sign_in,
                     identity_header=mesh.IDENTITY_HEADER,
+                    team_applications_namespace=team_applications,
                 ),
                 depends_on=[istiod.release, secrets_config.release, mesh_policies.release],
                 timeout_seconds=900,
             ),
         )
-        app_dependencies = [argocd.release, secrets_config.release]
+        # Each Application in its lane (docs/architecture.md): the AppProjects
+        # need the argo-cd release's CRD, the Applications need the projects.
+        projects = ManifestBundle(
+            self,
+            "argocd-projects",
+            props=ManifestBundleProps(
+                release_name="argocd-projects",
+                namespace=ns(ARGOCD_NAMESPACE),
+                manifests=[
+                    app_project(
+                        name=PLATFORM_PROJECT,
+                        namespace=ARGOCD_NAMESPACE,
+                        description="The platform's apps, written by Terraform into argocd",
+                        source_repos=[app.chart_repo for app in apps.values()],
+                        destination_namespaces=[app_namespaces[name] for name in apps],
+                        # Charts bring ClusterRoles (JupyterHub's scheduler) and CRDs.
+                        cluster_resources=True,
+                    ),
+                    app_project(
+                        name=TEAM_PROJECT,
+                        namespace=ARGOCD_NAMESPACE,
+                        description="The team's GitOps repository (root app-of-apps)",
+                        source_repos=[config.gitops.repo_url],
+                        destination_namespaces=[team_applications, *config.gitops.namespaces],
+                        cluster_resources=config.gitops.cluster_resources,
+                        source_namespaces=[team_applications],
+                    ),
+                ],
+                provider=helm,
+                depends_on=[argocd.release],
+                namespaces=namespace_references,
+            ),
+        )
+        app_dependencies = [argocd.release, secrets_config.release, projects.release]
         for name, app in apps.items():
             ArgoApp(
                 self,
@@ -307,6 +347,7 @@ class BootstrapStack(PlatformStack):
                     argocd_namespace=ns(ARGOCD_NAMESPACE),
                     provider=helm,
                     depends_on=[*app_dependencies, namespaces[app_namespaces[name]]],
+                    project=PLATFORM_PROJECT,
                 ),
             )
         ArgoApp(
@@ -314,7 +355,9 @@ class BootstrapStack(PlatformStack):
             "app-root",
             props=ArgoAppProps(
                 name="root",
-                destination_namespace=ns(ARGOCD_NAMESPACE),
+                # Not argocd: the team's Applications land in their own
+                # namespace, where only the team project may be used.
+                destination_namespace=ns(team_applications),
                 source=GitPathSource(
                     repo_url=config.gitops.repo_url,
                     revision=config.gitops.revision,
@@ -323,6 +366,7 @@ class BootstrapStack(PlatformStack):
                 argocd_namespace=ns(ARGOCD_NAMESPACE),
                 provider=helm,
                 depends_on=app_dependencies,
+                project=TEAM_PROJECT,
             ),
         )
 

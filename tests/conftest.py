@@ -132,6 +132,10 @@ def hostile_data() -> Json:
         "repo_url": "ssh://git@git.example.com:2222/team/gitops.git",
         "revision": "release/2026.01+rc_1",
         "path": "clusters/prod.eu/apps",
+        # team-* (the default) would reach the custom app's namespace team-app.
+        "applications_namespace": "ml-apps",
+        "namespaces": ["ml-*", "sandbox"],
+        "cluster_resources": True,
     }
     data["apps"]["team-app"] = {
         "chart_repo": "oci://registry.example.com/charts",

@@ -134,6 +134,7 @@ def test_configured_admins_and_nobody_else_are_admins(
 
 def test_default_role_none_gives_nothing() -> None:
     values = argocd_values(
+        team_applications_namespace="team-apps",
         host="argocd.example.com",
         admins=["admin@example.com"],
         default_role="none",
@@ -168,6 +169,7 @@ def test_oidc_sign_in_matches_admins_by_verified_email() -> None:
     """Google OIDC through Dex: the user id is Google's numeric subject; the
     admin line matches through the email scope."""
     values = argocd_values(
+        team_applications_namespace="team-apps",
         host="argocd.example.com",
         admins=["admin@example.com"],
         default_role="none",

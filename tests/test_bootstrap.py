@@ -25,6 +25,7 @@ CRD_OWNER = {
     "ClusterSecretStore": "external-secrets",
     "ExternalSecret": "external-secrets",
     "Application": "argo-cd",
+    "AppProject": "argo-cd",
 }
 #: Webhooks that must be ready before the kind is accepted.
 WEBHOOK_OWNER = {"ClusterSecretStore": "external-secrets", "ExternalSecret": "external-secrets"}
@@ -448,6 +449,7 @@ def test_namespaces_and_injection(synthesized: Synthesized) -> None:
         "argocd": "enabled",
         "jupyterhub": "enabled",
         "mlflow": "enabled",
+        "team-apps": "disabled",  # the team's Application objects, no pods
     }
 
 

@@ -27,6 +27,7 @@ emails = st.from_regex(EMAIL_PATTERN, fullmatch=True).filter(lambda e: len(e) <=
 
 def _policy_csv(admins: list[str]) -> str:
     values: dict[str, Any] = argocd_values(
+        team_applications_namespace="team-apps",
         host="argocd.example.com",
         admins=admins,
         default_role="none",

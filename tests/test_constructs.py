@@ -117,6 +117,7 @@ def argo_app(**changes: Any) -> ArgoApp:
         argocd_namespace="argocd",
         provider=HelmProvider(stack, "helm"),
         depends_on=[],
+        project="platform",
     )
     return ArgoApp(stack, "app", props=replace(props, **changes))
 
@@ -175,6 +176,9 @@ def test_argo_app_git_source_has_revision_and_relative_path() -> None:
             {"source": replace(GIT_SOURCE, path="/apps")},
             "need a revision and a relative path",
             id="git-absolute-path",
+        ),
+        pytest.param(
+            {"project": "default"}, "is not one of the platform's AppProjects", id="default-project"
         ),
     ],
 )

@@ -1,0 +1,76 @@
+"""Argo CD AppProjects: every Application in its lane.
+
+Two projects (docs/architecture.md, "GitOps handover"):
+
+- ``platform``: the Applications Terraform writes into the argocd namespace
+  (JupyterHub, MLflow, custom apps, Argo CD itself). Their charts come from the
+  config's pinned repositories and go to the platform's own namespaces.
+- ``team``: the root app-of-apps and everything it creates. Only the
+  configured GitOps repository, only the namespaces the config allows,
+  cluster-scoped objects only if the config says so, and Applications only
+  from the team's own namespace (``sourceNamespaces``): an Application there
+  naming ``project: platform`` is refused by Argo CD.
+
+Destinations are an allow list of names and prefixes that the config layer
+has already checked against every platform namespace. No ``!`` entries: in
+Argo CD 3.4 (AppProject.isDestinationMatched) an entry ``!kube-system``
+matches every other namespace, so next to an allow list it would widen it to
+"everything but kube-system" (tests/test_argocd_projects.py shows this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: The cluster Argo CD runs in, as Applications name it.
+IN_CLUSTER = "https://kubernetes.default.svc"
+APPPROJECT_API = "argoproj.io/v1alpha1"
+PLATFORM_PROJECT = "platform"
+TEAM_PROJECT = "team"
+#: Every group and kind: what a chart's ClusterRoles and CRDs need.
+ANY_RESOURCE = {"group": "*", "kind": "*"}
+
+
+def app_project(
+    *,
+    name: str,
+    namespace: str,
+    description: str,
+    source_repos: Sequence[str],
+    destination_namespaces: Sequence[str],
+    cluster_resources: bool,
+    source_namespaces: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An AppProject manifest.
+
+    source_repos and destination_namespaces: exact entries (Argo CD globs),
+    duplicates dropped (Argo CD's ValidateProject refuses them);
+    cluster_resources: any cluster-scoped kind, or none (an empty
+    clusterResourceWhitelist allows nothing); source_namespaces: namespaces
+    other than argocd whose Applications may use this project.
+    """
+    if not source_repos or not destination_namespaces:
+        raise ValueError(f"AppProject {name}: needs at least one source and one destination")
+    for entry in [*source_repos, *destination_namespaces, *source_namespaces]:
+        if not entry or entry.startswith("!") or entry == "*":
+            raise ValueError(
+                f"AppProject {name}: {entry!r} is not an allow-list entry (no '!', no bare '*')"
+            )
+    spec: dict[str, Any] = {
+        "description": description,
+        "sourceRepos": list(dict.fromkeys(source_repos)),
+        "destinations": [
+            {"server": IN_CLUSTER, "namespace": destination}
+            for destination in dict.fromkeys(destination_namespaces)
+        ],
+        "clusterResourceWhitelist": [dict(ANY_RESOURCE)] if cluster_resources else [],
+    }
+    if source_namespaces:
+        spec["sourceNamespaces"] = list(dict.fromkeys(source_namespaces))
+    return {
+        "apiVersion": APPPROJECT_API,
+        "kind": "AppProject",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
