@@ -33,17 +33,27 @@ SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 #: Upstream defaults (and schema, where the chart has one) of every pinned chart.
 CHART_REFERENCE_DIR = REPO_ROOT / "tests" / "fixtures" / "charts"
 
-#: Charts with a reference copy in CHART_REFERENCE_DIR.
-CHART_NAMES = (
-    "istio-base",
-    "istiod",
-    "istio-gateway",
-    "external-secrets",
-    "argo-cd",
-    "argocd-apps",
-    "jupyterhub",
-    "mlflow",
-)
+#: In each directory of CHART_REFERENCE_DIR: which chart (repository, name,
+#: version) its values.yaml / values.schema.json describe.
+REFERENCE_FILE = "reference.yaml"
+
+
+def reference_directories() -> tuple[str, ...]:
+    """The charts with reference data: every directory of CHART_REFERENCE_DIR.
+
+    Data, not a list in code: vendoring a chart's files there is all it takes
+    for values files of that chart to be checked.
+    """
+    return tuple(sorted(p.name for p in CHART_REFERENCE_DIR.iterdir() if p.is_dir()))
+
+
+def reference_identity(directory: str) -> tuple[str, str, str]:
+    """(repository, chart, version) from the directory's reference.yaml."""
+    return _reference_identity(CHART_REFERENCE_DIR / directory / REFERENCE_FILE)
+
+
+#: The reference data in the repository (tests parametrize over it).
+CHART_NAMES = reference_directories()
 
 #: Istio's charts keep their defaults under this key and read user values from
 #: the top level; setting the key itself is a mistake (FACTS 5).
@@ -182,11 +192,13 @@ def chart_values_problems(chart: str, values: Mapping[str, Any]) -> list[str]:
     Returns human-readable lines such as
     ``jupyterhub: singleuser.storag: not a key of the chart``.
     """
-    if chart not in CHART_NAMES:
-        raise ValueError(f"unknown chart {chart!r}; known charts: {', '.join(CHART_NAMES)}")
-    defaults = _chart_defaults(chart)
+    directory = CHART_REFERENCE_DIR / chart
+    if not (directory / "values.yaml").is_file():
+        known = ", ".join(reference_directories())
+        raise ValueError(f"unknown chart {chart!r}; known charts: {known}")
+    defaults = _chart_defaults(directory / "values.yaml")
     problems = [f"{chart}: {line}" for line in _key_problems(chart, values, defaults)]
-    schema = _chart_schema(chart)
+    schema = _chart_schema(directory / "values.schema.json")
     if schema is not None:
         merged = _helm_coalesce(defaults, values)
         problems.extend(f"{chart}: {line}" for line in _schema_problems(schema, merged))
@@ -302,8 +314,20 @@ def _schema_problems(schema: Mapping[str, Any], instance: Mapping[str, Any]) -> 
 
 
 @cache
-def _chart_defaults(chart: str) -> dict[str, Any]:
-    path = CHART_REFERENCE_DIR / chart / "values.yaml"
+def _reference_identity(path: Path) -> tuple[str, str, str]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    fields = ("repository", "chart", "version")
+    if not (isinstance(data, dict) and all(isinstance(data.get(f), str) for f in fields)):
+        raise ValueError(
+            f"{path}: needs the chart its reference data describes: "
+            '`repository: <https:// or oci:// URL>`, `chart: <name>`, `version: "<x.y.z>"`'
+        )
+    return data["repository"].rstrip("/"), data["chart"], data["version"]
+
+
+# Cached by path: tests point CHART_REFERENCE_DIR elsewhere.
+@cache
+def _chart_defaults(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: chart defaults must be a mapping")
@@ -311,8 +335,7 @@ def _chart_defaults(chart: str) -> dict[str, Any]:
 
 
 @cache
-def _chart_schema(chart: str) -> dict[str, Any] | None:
-    path = CHART_REFERENCE_DIR / chart / "values.schema.json"
+def _chart_schema(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -2,10 +2,11 @@
 
 Custom apps are data: an entry under `apps:` and a file in helm-values/ need
 no code. Each values file in use is matched to the exact chart it configures
-(repository, chart, version). When tests/fixtures/charts/ holds that chart's
-reference data (the platform's own charts, and the built-in apps' charts at
-their default versions), the file goes through `chart_values_problems`;
-otherwise it is only parsed, and reported as unchecked.
+(repository, chart, version). When a directory of tests/fixtures/charts/
+holds that chart's reference data (its reference.yaml names the chart: the
+platform's own charts and the built-in apps' charts at their default versions
+today, any other chart once vendored there), the file goes through
+`chart_values_problems`; otherwise it is only parsed, and reported as unchecked.
 
 Pure Python (no cdktf): tests and tools can call it in milliseconds.
 """
@@ -13,14 +14,17 @@ Pure Python (no cdktf): tests and tools can call it in milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
 from platform_config import PlatformConfig
-from platform_config.model import JupyterHubConfig, MlflowConfig
 from platform_constructs import chart_versions
-from platform_constructs.helm_values import chart_values_problems, load_values
+from platform_constructs.helm_values import (
+    chart_values_problems,
+    load_values,
+    reference_directories,
+    reference_identity,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,19 +41,16 @@ def _identity(repository: str, chart: str, version: str) -> ChartIdentity:
     return ChartIdentity(repository=repository.rstrip("/"), chart=chart, version=version)
 
 
-def _reference_charts() -> dict[ChartIdentity, str]:
-    """Chart -> its reference data directory, for the charts the project vendors."""
-    references = {
-        _identity(ref.repository, ref.chart, ref.version): Path(ref.values_file).stem
-        for ref in vars(chart_versions).values()
-        if isinstance(ref, chart_versions.ChartRef) and ref.values_file
+def reference_charts() -> dict[ChartIdentity, str]:
+    """Chart -> its reference data directory, from each directory's reference.yaml.
+
+    Data, not code: the platform's charts, the built-ins and any custom app's
+    chart are checked alike once tests/fixtures/charts/<dir>/ describes them.
+    """
+    return {
+        _identity(*reference_identity(directory)): directory
+        for directory in reference_directories()
     }
-    for app in (JupyterHubConfig(), MlflowConfig()):
-        references[_identity(app.chart_repo, app.chart, app.chart_version)] = app.chart
-    return references
-
-
-REFERENCE_CHARTS = _reference_charts()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +64,7 @@ class ValuesFileUse:
     @property
     def reference(self) -> str | None:
         """The chart's reference data directory, None when the project has none."""
-        return REFERENCE_CHARTS.get(self.chart)
+        return reference_charts().get(self.chart)
 
 
 def values_file_uses(config: PlatformConfig) -> list[ValuesFileUse]:

@@ -6,6 +6,8 @@ Pure Python (no jsii): these tests run in well under a second.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +32,7 @@ from platform_constructs.helm_values import (
     chart_values_problems,
     deep_merge,
     load_values,
+    reference_identity,
 )
 from platform_constructs.values_audit import (
     ValuesFileUse,
@@ -173,6 +176,58 @@ def test_a_custom_app_added_through_config_alone(team_values_dir: Path) -> None:
         assert "servce" in problem
 
 
+def test_vendoring_a_custom_charts_reference_data_is_all_it_takes_to_check_it(
+    tmp_path: Path, team_values_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reference data is data too: a directory with the chart's values.yaml and a
+    reference.yaml naming it, and the custom app's file is checked, no code."""
+    references = tmp_path / "charts"
+    shutil.copytree(CHART_REFERENCE_DIR, references)
+    monkeypatch.setattr(helm_values, "CHART_REFERENCE_DIR", references)
+    (team_values_dir / "notes.yaml").write_text("replicaCount: 2\nimage: {tga: 1.4.2}\n")
+    data = example_data()
+    data["apps"]["notes"] = {
+        "chart_repo": "oci://ghcr.io/example/charts",
+        "chart": "notes",
+        "chart_version": "1.4.2",
+        "values_file": "notes.yaml",
+        "service": "notes",
+        "service_port": 8080,
+    }
+    config = parse_config(data)
+    before = audit_values_files(config)
+    assert [u.file for u in before.unchecked] == ["notes.yaml"]
+    assert before.problems == []
+
+    vendored = references / "notes"
+    vendored.mkdir()
+    (vendored / "values.yaml").write_text("replicaCount: 1\nimage: {repository: notes, tag: ''}\n")
+    (vendored / "reference.yaml").write_text(
+        "repository: oci://ghcr.io/example/charts\nchart: notes\nversion: '1.4.2'\n"
+    )
+    after = audit_values_files(config)
+    assert after.unchecked == []
+    assert after.problems == [
+        "helm-values/notes.yaml (apps.notes, chart notes 1.4.2 from oci://ghcr.io/example/charts):"
+        " notes: image.tga: not a key of the chart"
+    ]
+    # Another version of the chart is not checked against this data.
+    data["apps"]["notes"]["chart_version"] = "2.0.0"
+    assert [u.file for u in audit_values_files(parse_config(data)).unchecked] == ["notes.yaml"]
+
+
+def test_reference_data_without_reference_yaml_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory that does not say which chart it describes is an error, not
+    silently unused data."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "values.yaml").write_text("a: 1\n")
+    monkeypatch.setattr(helm_values, "CHART_REFERENCE_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"notes/reference.yaml: needs the chart"):
+        audit_values_files(parse_config(example_data()))
+
+
 @pytest.mark.parametrize("chart", CHART_NAMES)
 def test_chart_reference_data_is_in_the_repo(chart: str) -> None:
     directory = CHART_REFERENCE_DIR / chart
@@ -181,6 +236,10 @@ def test_chart_reference_data_is_in_the_repo(chart: str) -> None:
     # The chart's own defaults pass its own checks: the baseline is sound.
     assert chart_values_problems(chart, {}) == []
     assert f"`{chart}/`" in (CHART_REFERENCE_DIR / "README.md").read_text()
+    repository, name, version = reference_identity(chart)
+    assert repository.startswith(("https://", "oci://"))
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
+    assert f"| `{chart}/` | {name}" in (CHART_REFERENCE_DIR / "README.md").read_text()
 
 
 def test_reference_data_does_not_live_outside_the_repo() -> None:
