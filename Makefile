@@ -20,7 +20,10 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_IGNORE_VIRTUALENVS := 1
 export CHECKPOINT_DISABLE := 1
-export NODE_OPTIONS := --no-deprecation
+# cdktf-cli (deploy, diff) warns about memory "for TypeScript" whenever
+# NODE_OPTIONS lacks --max-old-space-size, and sets 4096 itself only when
+# NODE_OPTIONS is empty (its synth step); so say it here.
+export NODE_OPTIONS := --no-deprecation --max-old-space-size=4096
 
 .PHONY: help deps synth test lint typecheck unit checkov check-config schema bench \
         state-bucket plan deploy destroy clean

@@ -180,7 +180,7 @@ def bench_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(VENV_BIN), str(ROOT / "node_modules" / ".bin"), env["PATH"]])
     env["CHECKPOINT_DISABLE"] = "1"
-    env["NODE_OPTIONS"] = "--no-deprecation"
+    env["NODE_OPTIONS"] = "--no-deprecation --max-old-space-size=4096"
     env.pop("CDKTF_OUTDIR", None)
     env.pop("PLATFORM_CONFIG", None)
     env.update(extra)
