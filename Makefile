@@ -83,7 +83,9 @@ schema: $(VENV)/.synced ## Regenerate config/schema.json from the config model
 state-bucket: $(VENV)/.synced ## Create the versioned, private GCS bucket for Terraform state (gcloud)
 	@PYTHON=$(VENV)/bin/python tools/state_bucket.sh
 
-plan: synth ## cdktf diff of every stack (or STACKS="cluster bootstrap"), for review; changes nothing
+# No synth prerequisite: the script refuses a bad config and missing
+# credentials within a second, then the first `cdktf diff` synthesizes.
+plan: deps ## cdktf diff of every stack (or STACKS="cluster bootstrap"), for review; changes nothing
 	@STACKS="$(STACKS)" tools/deploy.sh plan $(DEPLOY_FLAGS)
 
 # tools/deploy.sh: in bastion mode it opens the IAP tunnel for bootstrap and closes it after.

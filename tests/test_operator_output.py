@@ -50,3 +50,21 @@ def test_cdktf_cli_memory_warning_is_not_triggered() -> None:
     node_options = _make_recipe_environment("NODE_OPTIONS").split()
     assert f"{flag}={cli_default}" in node_options, node_options
     assert "--no-deprecation" in node_options
+
+
+def test_make_plan_checks_credentials_before_any_synth() -> None:
+    """`make plan` without credentials must fail at once, not after a synth:
+    nothing synthesizes before tools/deploy.sh (which checks the config and the
+    credentials, then lets its first `cdktf diff` synthesize)."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-f", str(ROOT / "Makefile"), "plan"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    commands = result.stdout.splitlines()
+    script = [i for i, line in enumerate(commands) if "tools/deploy.sh plan" in line]
+    assert script, commands
+    before = commands[: script[0]]
+    assert not any("main.py" in line or "cdktf " in line for line in before), before
