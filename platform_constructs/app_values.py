@@ -8,6 +8,8 @@ pass `chart_values_problems` for their chart with the default files (tested).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +37,63 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _CONNECTION_NAME = re.compile(r"^[a-z0-9:.-]+:[a-z0-9-]+:[a-z0-9-]+$")
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _GSA_SUFFIX = ".gserviceaccount.com"
+
+# --- Generated app secrets (issue #12, item 3) -------------------------------------
+# Argo CD renders charts with `helm template`, where `lookup` finds nothing, so
+# both charts would make new random secrets on every render. External Secrets
+# generates them once in the cluster (stacks/bootstrap.py); the charts read
+# them through the settings below. No value is in Git or Terraform state.
+
+#: hub.existingSecret: z2jh's hub reads these keys from it before its own
+#: Secret (files/hub/z2jh.py get_secret_value: "existing-secret" first).
+HUB_SECRET_NAME = "jupyterhub-hub-secret"
+HUB_SECRET_KEYS = ("hub.config.JupyterHub.cookie_secret", "hub.config.CryptKeeper.keys")
+#: Set in the chart's values so that its templates/hub/_helpers-passwords.tpl
+#: takes "the chart configuration's value" instead of lookup + random. Never
+#: used: the hub reads hub.existingSecret first. Deliberately invalid for
+#: JupyterHub (not hex, not 32 bytes), so a hub that ever fell back to it
+#: would refuse to start rather than run with a value published in Git.
+HUB_SECRET_PLACEHOLDER = "unused; the hub reads this key from hub.existingSecret"
+#: z2jh 4.4.0 reads the proxy token ONLY from its own Secret `hub` (schema of
+#: hub.existingSecret; proxy and hub Deployments' CONFIGPROXY_AUTH_TOKEN), so
+#: no value can switch its generation off without publishing the token. Argo
+#: CD keeps the first one it applied instead: these fields are ignored in the
+#: diff and, with RespectIgnoreDifferences, taken from the live object on
+#: every sync (upstream: z2jh #2887, open PR #3903).
+JUPYTERHUB_IGNORE_DIFFERENCES: tuple[dict[str, Any], ...] = (
+    {
+        "kind": "Secret",
+        "name": "hub",
+        "jsonPointers": ["/data/hub.config.ConfigurableHTTPProxy.auth_token"],
+    },
+    {
+        # sha256 of the hub Secret, which holds that token.
+        "group": "apps",
+        "kind": "Deployment",
+        "name": "hub",
+        "jsonPointers": ["/spec/template/metadata/annotations/checksum~1secret"],
+    },
+    {
+        # The token's hash, generated anew (separately) on every render.
+        "group": "apps",
+        "kind": "Deployment",
+        "name": "proxy",
+        "jsonPointers": ["/spec/template/metadata/annotations/checksum~1auth-token"],
+    },
+)
+#: Replaces the ignored checksum/secret: the hub still restarts when its
+#: values (hence its config in the Secret) change.
+HUB_VALUES_CHECKSUM_ANNOTATION = "checksum/platform-values"
+
+#: The chart reads MLFLOW_FLASK_SERVER_SECRET_KEY through envFrom; ours is the
+#: last envFrom source (extraSecretNamesForEnvFrom), and Kubernetes takes the
+#: last source's value for a duplicate key.
+MLFLOW_FLASK_SECRET_NAME = "mlflow-flask-secret-key"
+MLFLOW_FLASK_SECRET_KEY = "MLFLOW_FLASK_SERVER_SECRET_KEY"
+#: flaskServerSecretKey: non-empty, so templates/flask_secret.yaml renders
+#: this instead of mlflow.generateRandomHex (its lookup never finds the
+#: Secret under Argo CD). Overridden by MLFLOW_FLASK_SECRET_NAME above.
+MLFLOW_FLASK_PLACEHOLDER = f"unused; overridden by the Secret {MLFLOW_FLASK_SECRET_NAME}"
 
 
 # --- JupyterHub ----------------------------------------------------------------
@@ -90,7 +149,10 @@ def jupyterhub_values(
 
     computed: dict[str, Any] = {
         "hub": {
+            "existingSecret": HUB_SECRET_NAME,
             "config": {
+                "JupyterHub": {"cookie_secret": HUB_SECRET_PLACEHOLDER},
+                "CryptKeeper": {"keys": [HUB_SECRET_PLACEHOLDER]},
                 # allow_all: IAP already decides who reaches the hub (JupyterHub
                 # 5 admits nobody unless an allow rule is set). auto_login: no
                 # "Sign in" button page; /hub/login signs in from the header.
@@ -118,7 +180,22 @@ def jupyterhub_values(
         },
         "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
     }
-    return deep_merge(load_values(values_file), computed)
+    values = deep_merge(load_values(values_file), computed)
+    values["hub"].setdefault("annotations", {})[HUB_VALUES_CHECKSUM_ANNOTATION] = values_checksum(
+        values
+    )
+    return values
+
+
+def values_checksum(values: dict[str, Any]) -> str:
+    """sha256 of the values, without the checksum annotation itself."""
+    hub = dict(values.get("hub", {}))
+    annotations = {
+        k: v for k, v in hub.get("annotations", {}).items() if k != HUB_VALUES_CHECKSUM_ANNOTATION
+    }
+    hub["annotations"] = annotations
+    canonical = json.dumps({**values, "hub": hub}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 #: Kubernetes service account of user servers (created by the bootstrap stack).
@@ -407,6 +484,15 @@ def mlflow_values(
         },
         "artifactRoot": {"gcs": {"enabled": True, "bucket": artifact_bucket, "path": ""}},
         "extraArgs": {"backendStoreUri": backend_store_uri},
+        "flaskServerSecretKey": MLFLOW_FLASK_PLACEHOLDER,
+        "extraSecretNamesForEnvFrom": [
+            *[
+                name
+                for name in static.get("extraSecretNamesForEnvFrom", [])
+                if name != MLFLOW_FLASK_SECRET_NAME
+            ],
+            MLFLOW_FLASK_SECRET_NAME,
+        ],
         # The chart appends initContainers after its own (none here). With
         # restartPolicy Always it is a native sidecar: started before MLflow,
         # kept running, stopped after it.

@@ -52,6 +52,10 @@ class ArgoAppProps:
     project: str
     """The AppProject (platform_constructs/argo_projects.py). Never `default`:
     Argo CD's built-in project allows any source and any destination."""
+    ignore_differences: Sequence[Mapping[str, Any]] = ()
+    """Fields the chart regenerates on every render that Argo CD must leave as
+    first applied: ignored in the diff and (RespectIgnoreDifferences) on sync.
+    Default: none."""
 
 
 class ArgoApp(Construct):
@@ -91,6 +95,9 @@ class ArgoApp(Construct):
                 "path": source.path,
                 "directory": {"recurse": source.recurse},
             }
+        sync_options = ["CreateNamespace=true", "ServerSideApply=true"]
+        if props.ignore_differences:
+            sync_options.append("RespectIgnoreDifferences=true")
         self.application: dict[str, Any] = {
             "namespace": props.argocd_namespace,
             "project": props.project,
@@ -103,13 +110,15 @@ class ArgoApp(Construct):
             },
             "syncPolicy": {
                 "automated": {"prune": True, "selfHeal": True},
-                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+                "syncOptions": sync_options,
                 "retry": {
                     "limit": 10,
                     "backoff": {"duration": "30s", "factor": 2, "maxDuration": "10m"},
                 },
             },
         }
+        if props.ignore_differences:
+            self.application["ignoreDifferences"] = [dict(d) for d in props.ignore_differences]
         self.release = HelmChartRelease(
             self,
             "application",

@@ -84,3 +84,68 @@ def external_secret(
             "dataFrom": [{"extract": {"key": secret_id}}],
         },
     }
+
+
+#: ESO's generator API group/version (external-secrets 2.9: generators/v1alpha1).
+GENERATORS_API_VERSION = "generators.external-secrets.io/v1alpha1"
+
+
+def password_generator(
+    *, name: str, namespace: str, keys: Sequence[str], length: int = 32
+) -> dict[str, Any]:
+    """A Password generator: one independent random value per key.
+
+    Letters and digits only (no symbols: values end up in config files,
+    ";"-joined lists and URLs), hex-encoded, so a `length`-character password
+    becomes 2*length hex digits: what JupyterHub's cookie secret and
+    CryptKeeper keys require (32 bytes as 64 hex digits) and fine for Flask.
+    Nothing secret is in here: ESO generates the values inside the cluster.
+    """
+    if not keys or len(set(keys)) != len(keys) or not all(keys):
+        raise ValueError(f"password_generator {name}: keys must be non-empty and unique")
+    return {
+        "apiVersion": GENERATORS_API_VERSION,
+        "kind": "Password",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "length": length,
+            "digits": length // 4,
+            "symbols": 0,
+            "noUpper": False,
+            "allowRepeat": True,
+            "encoding": "hex",
+            "secretKeys": list(keys),
+        },
+    }
+
+
+def generated_secret(
+    *, name: str, namespace: str, generator_name: str, target_name: str
+) -> dict[str, Any]:
+    """An ExternalSecret that fills `target_name` from a Password generator ONCE.
+
+    refreshPolicy CreatedOnce: ESO generates when the ExternalSecret is new
+    and never again (a re-render of anything, an operator restart or a
+    refresh leaves the values alone); it regenerates only if the Secret is
+    deleted or edited. No ClusterSecretStore: generators need none.
+    """
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "refreshPolicy": "CreatedOnce",
+            "target": {"name": target_name, "creationPolicy": "Owner"},
+            "dataFrom": [
+                {
+                    "sourceRef": {
+                        "generatorRef": {
+                            "apiVersion": GENERATORS_API_VERSION,
+                            "kind": "Password",
+                            "name": generator_name,
+                        }
+                    }
+                }
+            ],
+        },
+    }

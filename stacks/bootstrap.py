@@ -26,7 +26,12 @@ from platform_config import AppConfig, PlatformConfig
 from platform_constructs import external_secrets_manifests as eso
 from platform_constructs import mesh_manifests as mesh
 from platform_constructs.app_values import (
+    HUB_SECRET_KEYS,
+    HUB_SECRET_NAME,
     JUPYTER_USER_SERVICE_ACCOUNT,
+    JUPYTERHUB_IGNORE_DIFFERENCES,
+    MLFLOW_FLASK_SECRET_KEY,
+    MLFLOW_FLASK_SECRET_NAME,
     GpuPool,
     jupyterhub_values,
     mlflow_values,
@@ -234,6 +239,25 @@ class BootstrapStack(PlatformStack):
                     data={"clientID": "{{ .clientID }}", "clientSecret": "{{ .clientSecret }}"},
                 )
             )
+        # Generated once in the cluster, never in Git or Terraform state: the
+        # apps' own secrets that their charts would re-randomize on every render.
+        generated: dict[str, tuple[str, tuple[str, ...]]] = {
+            "jupyterhub": (HUB_SECRET_NAME, HUB_SECRET_KEYS),
+            "mlflow": (MLFLOW_FLASK_SECRET_NAME, (MLFLOW_FLASK_SECRET_KEY,)),
+        }
+        for app_name, (secret_name, secret_keys) in generated.items():
+            if app_name not in apps:
+                continue
+            namespace = ns(app_namespaces[app_name])
+            secret_objects += [
+                eso.password_generator(name=secret_name, namespace=namespace, keys=secret_keys),
+                eso.generated_secret(
+                    name=secret_name,
+                    namespace=namespace,
+                    generator_name=secret_name,
+                    target_name=secret_name,
+                ),
+            ]
         secrets_config = ManifestBundle(
             self,
             "external-secrets-config",
@@ -348,6 +372,9 @@ class BootstrapStack(PlatformStack):
                     provider=helm,
                     depends_on=[*app_dependencies, namespaces[app_namespaces[name]]],
                     project=PLATFORM_PROJECT,
+                    ignore_differences=(
+                        JUPYTERHUB_IGNORE_DIFFERENCES if name == "jupyterhub" else ()
+                    ),
                 ),
             )
         ArgoApp(

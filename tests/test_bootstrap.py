@@ -24,6 +24,7 @@ CRD_OWNER = {
     "PeerAuthentication": "istio-base",
     "ClusterSecretStore": "external-secrets",
     "ExternalSecret": "external-secrets",
+    "Password": "external-secrets",
     "Application": "argo-cd",
     "AppProject": "argo-cd",
 }
