@@ -63,10 +63,20 @@ c.JupyterHub.pid_file = "{directory}/jupyterhub.pid"
 c.ConfigurableHTTPProxy.auth_token = "unused"
 
 # hub.config, as the chart applies it (KubeSpawner is not installed here).
+# Like z2jh's files/hub/jupyterhub_config.py, skip the secrets it loads from
+# the mounted Secrets instead (hub.existingSecret first).
+SECRETS_FROM_MOUNTED_SECRET = {{
+    ("JupyterHub", "cookie_secret"),
+    ("JupyterHub", "proxy_auth_token"),
+    ("JupyterHub", "services"),
+    ("ConfigurableHTTPProxy", "auth_token"),
+    ("CryptKeeper", "keys"),
+}}
 for section, settings in json.loads({config!r}).items():
     if section != "KubeSpawner":
         for key, value in settings.items():
-            setattr(getattr(c, section), key, value)
+            if (section, key) not in SECRETS_FROM_MOUNTED_SECRET:
+                setattr(getattr(c, section), key, value)
 
 # hub.extraConfig, as the chart runs it: exec() of each snippet, by key.
 for key, snippet in sorted(json.loads({extra!r}).items()):
