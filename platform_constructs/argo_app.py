@@ -29,6 +29,9 @@ class HelmChartSource:
     version: str
     """Exact version: a range would let the app change without a review."""
     values: Mapping[str, Any] = field(default_factory=dict)
+    release_name: str | None = None
+    """Helm release name to render with; None: the Application's name. Set it to
+    adopt what a Terraform helm_release installed (same labels and names)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +52,10 @@ class ArgoAppProps:
     provider: HelmProvider
     depends_on: Sequence[ITerraformDependable]
     """The argo-cd release (CRD), the AppProjects, e.g. the repository secret."""
+    cascade_delete: bool = True
+    """Deleting the Application deletes what it deployed (Argo CD's resources
+    finalizer). Off for Argo CD's own Application: deleting it must not delete
+    Argo CD, whose controller would have to remove its own finalizer."""
     project: str
     """The AppProject (platform_constructs/argo_projects.py). Never `default`:
     Argo CD's built-in project allows any source and any destination."""
@@ -80,11 +87,14 @@ class ArgoApp(Construct):
                 raise ValueError(
                     f"ArgoApp {props.name}: chart version {source.version!r} is not pinned (x.y.z)"
                 )
+            helm: dict[str, Any] = {"valuesObject": dict(source.values)}
+            if source.release_name is not None:
+                helm["releaseName"] = source.release_name
             source_spec: dict[str, Any] = {
                 "repoURL": source.repo_url,
                 "chart": source.chart,
                 "targetRevision": source.version,
-                "helm": {"valuesObject": dict(source.values)},
+                "helm": helm,
             }
         else:
             if not source.revision or source.path.startswith("/"):
@@ -101,8 +111,6 @@ class ArgoApp(Construct):
         self.application: dict[str, Any] = {
             "namespace": props.argocd_namespace,
             "project": props.project,
-            # Deleting the Application deletes what it deployed.
-            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
             "source": source_spec,
             "destination": {
                 "server": "https://kubernetes.default.svc",
@@ -119,6 +127,9 @@ class ArgoApp(Construct):
         }
         if props.ignore_differences:
             self.application["ignoreDifferences"] = [dict(d) for d in props.ignore_differences]
+        if props.cascade_delete:
+            # Deleting the Application deletes what it deployed.
+            self.application["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
         self.release = HelmChartRelease(
             self,
             "application",

@@ -334,8 +334,14 @@ class BootstrapStack(PlatformStack):
                         name=PLATFORM_PROJECT,
                         namespace=ARGOCD_NAMESPACE,
                         description="The platform's apps, written by Terraform into argocd",
-                        source_repos=[app.chart_repo for app in apps.values()],
-                        destination_namespaces=[app_namespaces[name] for name in apps],
+                        source_repos=[
+                            ARGO_CD.repository,
+                            *(app.chart_repo for app in apps.values()),
+                        ],
+                        destination_namespaces=[
+                            ARGOCD_NAMESPACE,
+                            *(app_namespaces[name] for name in apps),
+                        ],
                         # Charts bring ClusterRoles (JupyterHub's scheduler) and CRDs.
                         cluster_resources=True,
                     ),
@@ -377,6 +383,30 @@ class BootstrapStack(PlatformStack):
                     ),
                 ),
             )
+        # Argo CD manages itself from the very chart, version and values the
+        # release above installed (one definition: argocd.values), after that
+        # release is ready (wait = true). docs/architecture.md: ownership.
+        ArgoApp(
+            self,
+            "app-argo-cd",
+            props=ArgoAppProps(
+                name="argo-cd",
+                destination_namespace=ns(ARGOCD_NAMESPACE),
+                source=HelmChartSource(
+                    repo_url=ARGO_CD.repository,
+                    chart=ARGO_CD.chart,
+                    version=ARGO_CD.version,
+                    values=argocd.values,
+                    # Terraform's release name: same labels, same object names.
+                    release_name="argo-cd",
+                ),
+                argocd_namespace=ns(ARGOCD_NAMESPACE),
+                provider=helm,
+                depends_on=[argocd.release, projects.release],
+                project=PLATFORM_PROJECT,
+                cascade_delete=False,
+            ),
+        )
         ArgoApp(
             self,
             "app-root",

@@ -57,7 +57,7 @@ def custom_resources(release: Json) -> list[Json]:
             {
                 "kind": "Application",
                 "metadata": {"name": name, "namespace": app["namespace"]},
-                "spec": {"destination": app["destination"]},
+                "spec": {"destination": app["destination"], "project": app["project"]},
             }
             for name, app in values["applications"].items()
         ]
@@ -226,6 +226,26 @@ def test_order_on_create_and_destroy(synthesized: Synthesized, variant: str) -> 
             checked += 1
     assert checked >= 10
 
+    # Every Application after the AppProject it names (Argo CD refuses an
+    # Application whose project does not exist), and removed before it.
+    project_release = {
+        obj["metadata"]["name"]: release_address[name]
+        for name, release in releases(stack).items()
+        for obj in custom_resources(release)
+        if obj["kind"] == "AppProject"
+    }
+    applications = [
+        (release_address[name], obj)
+        for name, release in releases(stack).items()
+        for obj in custom_resources(release)
+        if obj["kind"] == "Application"
+    ]
+    for address, app in applications:
+        project = app["spec"]["project"]
+        assert project in project_release, f"Application {app['metadata']['name']}: no {project}"
+        ordered(f"Application {app['metadata']['name']}", address, project_release[project])
+    assert len(applications) >= 3
+
 
 @pytest.mark.parametrize("variant", BOTH)
 def test_operator_charts_carry_no_custom_resources(synthesized: Synthesized, variant: str) -> None:
@@ -242,6 +262,10 @@ def test_install_chain(synthesized: Synthesized, variant: str) -> None:
     assert {"istiod", "external-secrets-config"} <= closure["argo-cd"]
     assert {"istiod", "istio-gateway"} <= closure["iap-ingress"]
     assert "argo-cd" in closure["app-root"]
+    assert "argo-cd" in closure["argocd-projects"]
+    # Argo CD takes itself over only once its own release is ready (wait = true).
+    assert {"argo-cd", "argocd-projects"} <= closure["app-argo-cd"]
+    assert releases(synthesized.stack(variant, "bootstrap"))["argo-cd"]["wait"] is True
 
 
 @pytest.mark.parametrize("variant", BOTH)
@@ -505,7 +529,7 @@ def test_applications_pinned_and_self_healing(synthesized: Synthesized) -> None:
     for release in releases(stack).values():
         if release["chart"] == "argocd-apps":
             apps.update(values_of(release)["applications"])
-    assert set(apps) == {"jupyterhub", "mlflow", "root"}
+    assert set(apps) == {"jupyterhub", "mlflow", "root", "argo-cd"}
     for app in apps.values():
         assert app["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
         assert "CreateNamespace=true" in app["syncPolicy"]["syncOptions"]
@@ -538,7 +562,7 @@ def test_release_values_use_the_charts_real_keys(synthesized: Synthesized, varia
         if release["chart"] == "argocd-apps":
             for app in values_of(release)["applications"].values():
                 chart = app["source"].get("chart")
-                if chart in {"jupyterhub", "mlflow"}:
+                if chart in {"jupyterhub", "mlflow", "argo-cd"}:
                     problems += chart_values_problems(chart, app["source"]["helm"]["valuesObject"])
     assert problems == []
 
