@@ -69,7 +69,16 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(VENV)/bin/mypy
 
-unit: deps $(TOOLS)/checkov/.installed
+# PostgreSQL >= 15 for tests/test_mlflow_database_grant.py: Debian's package,
+# installed only when no server is there (the tests start their own on a socket).
+postgres-server:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null || { echo "install PostgreSQL >= 15 (no apt-get here)" >&2; exit 1; }; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+
+unit: deps $(TOOLS)/checkov/.installed postgres-server
 	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) $(VENV)/bin/pytest
 
 test: lint typecheck unit ## Lint, type-check, then all tests (snapshots, properties, bad configs, checkov)

@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_google.storage_bucket import (
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
+from platform_constructs.mlflow_database_grant import grant_sql
 from platform_constructs.service_identity import (
     KubernetesServiceAccountRef,
     ServiceIdentity,
@@ -187,5 +188,5 @@ class MlflowStorage(Construct):
         )
         self.instance_connection_name = f"{props.project_id}:{props.region}:{props.name}"
         # PostgreSQL 15+ gives PUBLIC no CREATE on schema public, and Cloud SQL
-        # gives IAM users no privileges: one grant, run once by an admin.
-        self.grant_sql = f'GRANT ALL ON SCHEMA public TO "{self.database_user_name}";'
+        # gives IAM users no privileges (platform_constructs/mlflow_database_grant.py).
+        self.grant_sql = grant_sql(self.database_user_name)
