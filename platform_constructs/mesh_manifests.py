@@ -34,6 +34,15 @@ REMOVED_IDENTITY_HEADERS = (
     "x-remote-group",
     "x-forwarded-client-cert",
 )
+#: Envoy passes header names with underscores by default (Istio does not set
+#: headers_with_underscores_action), and CGI-style servers (WSGI) read
+#: "x_iap_user_email" as HTTP_X_IAP_USER_EMAIL, exactly like the dashed name:
+#: the gateway removes the underscore spelling of every identity header too.
+REMOVED_HEADERS = (
+    *REMOVED_IDENTITY_HEADERS,
+    *(name.replace("-", "_") for name in (*REMOVED_IDENTITY_HEADERS, IDENTITY_HEADER)),
+)
+
 #: Google load balancer health check of the gateway (never carries a JWT). It is
 #: served by the gateway's status port, which no AuthorizationPolicy covers.
 HEALTH_CHECK_PATH = "/healthz/ready"
@@ -81,8 +90,8 @@ def virtual_service(
                 {
                     "name": "default",
                     # Every route, every host: no client-sent identity header of
-                    # any consumer reaches an app (see REMOVED_IDENTITY_HEADERS).
-                    "headers": {"request": {"remove": list(REMOVED_IDENTITY_HEADERS)}},
+                    # any consumer reaches an app (see REMOVED_HEADERS).
+                    "headers": {"request": {"remove": list(REMOVED_HEADERS)}},
                     "route": [{"destination": {"host": destination, "port": {"number": port}}}],
                 }
             ],

@@ -630,7 +630,6 @@ class BootstrapStack(PlatformStack):
                     if pool.gpu is not None
                 ],
                 identity_header=mesh.IDENTITY_HEADER,
-                gateway_principal=GATEWAY.principal,
                 proxy_principal=jupyterhub_workloads(config.app_namespaces[name])[
                     "proxy"
                 ].principal,

@@ -56,7 +56,6 @@ class UncheckedValuesFile(UserWarning):
 
 CHARTS_WITH_SCHEMA = {"istio-gateway", "external-secrets", "jupyterhub", "mlflow"}
 
-GATEWAY_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-gateway"
 PROXY_PRINCIPAL = "cluster.local/ns/jupyterhub/sa/default"
 IDENTITY_HEADER = "x-iap-user-email"
 
@@ -75,7 +74,6 @@ def _jupyterhub(
         cull_idle_minutes=45,
         gpu_pools=gpu_pools or [],
         identity_header=IDENTITY_HEADER,
-        gateway_principal=GATEWAY_PRINCIPAL,
         proxy_principal=PROXY_PRINCIPAL,
     )
 
@@ -414,7 +412,6 @@ def test_jupyterhub_authenticator_code_compiles_and_names_the_header() -> None:
     code = _jupyterhub()["hub"]["extraConfig"][AUTHENTICATOR_CONFIG_KEY]
     compile(code, "<hub.extraConfig>", "exec")
     assert repr(IDENTITY_HEADER) in code
-    assert "spiffe://" + GATEWAY_PRINCIPAL in code
     assert "spiffe://" + PROXY_PRINCIPAL in code
     for api in ("get_handlers", "login_user", "c.JupyterHub.authenticator_class"):
         assert api in code
@@ -451,7 +448,6 @@ def test_jupyterhub_profiles_follow_each_gpu_pool() -> None:
         ("storage_size", "ten gigs"),
         ("cull_idle_minutes", 0),
         ("identity_header", "x-iap user"),
-        ("gateway_principal", "istio-gateway"),
         ("proxy_principal", "default"),
         ("gpu_pools", [GpuPool(pool="gpu", accelerator="nvidia-l4", count=0)]),
         ("gpu_pools", [GpuPool(pool="gpu", accelerator="nvidia l4", count=1)]),
@@ -467,7 +463,6 @@ def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
         "cull_idle_minutes": 60,
         "gpu_pools": [],
         "identity_header": IDENTITY_HEADER,
-        "gateway_principal": GATEWAY_PRINCIPAL,
         "proxy_principal": PROXY_PRINCIPAL,
         field: value,
     }

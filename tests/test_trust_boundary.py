@@ -176,11 +176,13 @@ def test_every_identity_header_is_gateway_controlled(
         assert consumers["argo-cd (Dex)"] == {mesh.IDENTITY_HEADER, "x-remote-group"}
         assert consumers["app-jupyterhub"] == {mesh.IDENTITY_HEADER, "x-forwarded-client-cert"}
     for consumer, headers in consumers.items():
+        # A CGI-style server reads x_a_b as x-a-b: both spellings must be controlled.
+        spellings = headers | {h.replace("-", "_") for h in headers}
         for host, safe in controlled.items():
-            assert headers <= safe, f"{consumer} reads {headers - safe} unchecked on {host}"
+            assert spellings <= safe, f"{consumer} reads {spellings - safe} unchecked on {host}"
     for host, safe in controlled.items():
-        assert {h.lower() for h in mesh.REMOVED_IDENTITY_HEADERS} <= safe, host
-        assert mesh.IDENTITY_HEADER in safe, host
+        assert {h.lower() for h in mesh.REMOVED_HEADERS} <= safe, host
+        assert {mesh.IDENTITY_HEADER, mesh.IDENTITY_HEADER.replace("-", "_")} <= safe, host
 
 
 @pytest.mark.parametrize("variant", BOTH)
