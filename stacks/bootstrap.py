@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
+from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1
 from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1
 from constructs import Construct
 
@@ -51,6 +52,13 @@ from platform_constructs.chart_versions import (
     ISTIOD,
 )
 from platform_constructs.cluster_access import ClusterAccess, ClusterAccessProps
+from platform_constructs.cluster_facts import (
+    CLUSTER_SECRET_LABEL,
+    IN_CLUSTER_NAME,
+    IN_CLUSTER_SERVER,
+    ClusterFacts,
+    fact_key,
+)
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
 from platform_constructs.helm_values import load_values
 from platform_constructs.iap_ingress import (
@@ -361,6 +369,27 @@ class BootstrapStack(PlatformStack):
             ),
         )
         app_dependencies = [argocd.release, secrets_config.release, projects.release]
+
+        # The GitOps bridge: the platform's cloud facts on Argo CD's in-cluster
+        # registration, for the team's ApplicationSets (cluster generator).
+        facts = self._cluster_facts(config, cluster)
+        cluster_registration = SecretV1(
+            self,
+            "argocd-cluster-in-cluster",
+            provider=kubernetes,
+            metadata={
+                "name": "argocd-cluster-in-cluster",
+                "namespace": ns(ARGOCD_NAMESPACE),
+                "labels": {**facts.labels, **CLUSTER_SECRET_LABEL},
+                "annotations": dict(facts.annotations),
+            },
+            # No credentials: for this address Argo CD uses its own service account.
+            data={
+                "name": IN_CLUSTER_NAME,
+                "server": IN_CLUSTER_SERVER,
+                "config": '{"tlsClientConfig":{"insecure":false}}',
+            },
+        )
         for name, app in apps.items():
             ArgoApp(
                 self,
@@ -422,7 +451,8 @@ class BootstrapStack(PlatformStack):
                 ),
                 argocd_namespace=ns(ARGOCD_NAMESPACE),
                 provider=helm,
-                depends_on=app_dependencies,
+                # The team's ApplicationSets read the facts from their first sync.
+                depends_on=[*app_dependencies, cluster_registration],
                 project=TEAM_PROJECT,
             ),
         )
@@ -464,6 +494,37 @@ class BootstrapStack(PlatformStack):
             value={name: f"https://{host}" for name, host in config.app_hosts.items()},
         )
         self.next_step(self._remaining_steps(config, network, cluster))
+
+    @staticmethod
+    def _cluster_facts(config: PlatformConfig, cluster: ClusterStack) -> ClusterFacts:
+        """What the team's apps need to know about the platform (README: GitOps facts)."""
+        literal = {
+            "environment": config.environment,
+            "gcp_project_id": config.project_id,
+            "gcp_region": config.region,
+        }
+        annotations = {
+            **literal,
+            "domain": config.domain,
+            "argocd_host": config.argocd_host,
+            "gke_cluster_name": config.names.gke_cluster,
+            "gke_cluster_location": config.region,
+            "gitops_repo_url": config.gitops.repo_url,
+            "gitops_revision": config.gitops.revision,
+            "team_applications_namespace": config.gitops.applications_namespace,
+            "external_secrets_gcp_service_account": cluster.external_secrets_identity.email_address,
+        }
+        for name, host in config.app_hosts.items():
+            annotations[fact_key("host", name)] = host
+            annotations[fact_key("namespace", name)] = config.app_namespaces[name]
+        if cluster.mlflow is not None:
+            storage = cluster.mlflow
+            annotations |= {
+                "mlflow_gcp_service_account": storage.identity.email_address,
+                "mlflow_bucket": storage.bucket_name,
+                "mlflow_cloudsql_connection_name": storage.instance_connection_name,
+            }
+        return ClusterFacts(labels=literal, annotations=annotations)
 
     @staticmethod
     def _remaining_steps(
