@@ -6,7 +6,8 @@ fresh cluster; no custom resource is planned before its CRD exists):
   namespaces -> istio-base -> istiod -> istio-gateway -> iap-ingress CRs -> Ingress
   external-secrets (wait for webhook) -> external-secrets-config CRs
   istiod + external-secrets-config -> argo-cd -> argocd-projects (AppProjects)
-    -> Applications (argocd-apps)
+    -> Applications (argocd-apps; argo-cd's own after its release is ready)
+  in-cluster registration Secret (cloud facts) -> app-root
   istiod -> mesh-policies CRs (mTLS STRICT, deny by default, one ALLOW per workload)
   namespace -> everything in it (a reference to the namespace, never its literal name)
   certificate per host -> Ingress (listed only once created; dropped before deleted)
