@@ -9,6 +9,7 @@ VENV := .venv
 TOOLS := .tools
 PIPENV := $(TOOLS)/pipenv/bin/pipenv
 CHECKOV := $(TOOLS)/checkov/bin/checkov
+MLFLOW := $(TOOLS)/mlflow/bin/mlflow
 ALL_STACKS := network cluster bootstrap
 # make plan STACKS="cluster bootstrap" diffs only those.
 STACKS ?= $(ALL_STACKS)
@@ -49,6 +50,12 @@ $(TOOLS)/checkov/.installed: tools/checkov-requirements.txt
 	$(TOOLS)/checkov/bin/pip install --quiet -r tools/checkov-requirements.txt
 	touch $@
 
+# mlflow at the version the pinned MLflow chart runs, for the database grant test.
+$(TOOLS)/mlflow/.installed: tools/mlflow-requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/mlflow
+	$(TOOLS)/mlflow/bin/pip install --quiet -r tools/mlflow-requirements.txt
+	touch $@
+
 deps: $(VENV)/.synced node_modules/.installed ## Install the pinned toolchain
 
 # ---------------------------------------------------------------- build
@@ -78,8 +85,8 @@ postgres-server:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
-unit: deps $(TOOLS)/checkov/.installed postgres-server
-	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) $(VENV)/bin/pytest
+unit: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
+	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) MLFLOW_BIN=$(CURDIR)/$(MLFLOW) $(VENV)/bin/pytest
 
 test: lint typecheck unit ## Lint, type-check, then all tests (snapshots, properties, bad configs, checkov)
 

@@ -34,6 +34,8 @@ class ManifestBundleProps:
     provider: HelmProvider
     depends_on: Sequence[ITerraformDependable]
     """The releases that install the CRDs and webhooks these objects need."""
+    timeout_seconds: int = 300
+    """How long Helm waits for the objects (and hook Jobs) to be ready."""
     namespaces: Mapping[str, str] = field(default_factory=dict)
     """Namespace name -> a reference to the resource that creates it (its
     metadata.name). Each object's literal metadata.namespace is replaced by that
@@ -83,7 +85,7 @@ class ManifestBundle(Construct):
             wait=True,
             atomic=True,
             cleanup_on_fail=True,
-            timeout=300,
+            timeout=props.timeout_seconds,
             max_history=5,
             depends_on=list(props.depends_on),
         )

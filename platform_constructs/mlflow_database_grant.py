@@ -16,7 +16,12 @@ owns their schema public).
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
+from typing import Any
+
+from platform_constructs.app_values import CLOUD_SQL_PROXY_IMAGE, NONROOT_UID
 
 #: Cloud SQL's name for a service account's IAM database user: its email
 #: without ".gserviceaccount.com" (e.g. mlflow-dev@my-project.iam).
@@ -39,3 +44,218 @@ def grant_sql(database_user: str) -> str:
         )
     role = quote_identifier(database_user)
     return f"GRANT USAGE, CREATE ON SCHEMA public TO {role};\n"
+
+
+# --- the Job that runs it during `cdktf deploy` ---------------------------------
+#
+# The in-cluster Job that runs grant_sql() during the deploy.
+#
+# PostgreSQL 15+ gives ordinary roles no CREATE on schema public, and Cloud SQL
+# gives IAM database users no privileges, so MLflow's IAM user cannot create
+# its tables until a built-in user grants it that. Terraform sets no password
+# (state would hold it), so the Job does it inside the cluster, during
+# `cdktf deploy`, and nobody ever knows a password:
+#
+# 1. cloud-sql-proxy: native sidecar (init container, restartPolicy Always),
+#    private IP, listening on the pod's loopback only.
+# 2. set-password: a random `postgres` password through the Cloud SQL Admin
+#    API, written to a memory-backed volume of this pod.
+# 3. grant: psql runs grant_sql() with it; its exit status goes to that volume
+#    (this container always succeeds, so step 4 always runs).
+# 4. rotate: another random password that nobody sees; the Job then fails,
+#    with the reason, when step 3 failed.
+#
+# It is a Helm post-install/post-upgrade hook: Helm waits for it and a failed
+# Job fails the release, hence `cdktf deploy`. The failed Job stays for its
+# logs (before-hook-creation deletes it on the next run). GRANT is idempotent,
+# so a re-run is harmless.
+
+#: Pinned images (a new one must arrive as a reviewed diff).
+PYTHON_IMAGE = "python:3.13.11-slim"
+POSTGRES_CLIENT_IMAGE = "postgres:18.4-alpine3.23"
+#: Kubernetes service account of the Job (Workload Identity: MlflowStorage).
+GRANT_SERVICE_ACCOUNT = "mlflow-database-grant"
+#: The Job's Google identity may do exactly this, on this instance only.
+GRANT_PERMISSIONS = (
+    "cloudsql.instances.connect",  # Auth Proxy: ephemeral certificate
+    "cloudsql.instances.get",  # Auth Proxy: instance metadata; operations.get
+    "cloudsql.users.update",  # set the `postgres` password
+)
+PASSWORD_SCRIPT = Path(__file__).resolve().parent / "scripts" / "cloudsql_postgres_password.py"
+PROXY_PORT = 5432
+#: psql as the Job runs it; tests run grant_sql() with the same flags.
+PSQL_FLAGS = ("--no-psqlrc", "--set", "ON_ERROR_STOP=1")
+
+_WORK = "/run/grant"
+_SCRIPTS = "/opt/grant"
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+_GRANT_SHELL = f"""\
+set -u
+deadline=$(( $(date +%s) + 120 ))
+until pg_isready --quiet; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "ERROR: Cloud SQL Auth Proxy not ready on 127.0.0.1:{PROXY_PORT}" >&2
+    echo unreachable > "$GRANT_RESULT"
+    exit 0
+  fi
+  sleep 2
+done
+psql {" ".join(PSQL_FLAGS)} --file {_SCRIPTS}/grant.sql
+echo $? > "$GRANT_RESULT"
+"""
+
+
+def grant_job_manifests(
+    *,
+    namespace: str,
+    gcp_service_account: str,
+    project_id: str,
+    instance: str,
+    connection_name: str,
+    database: str,
+    database_user: str,
+) -> list[dict[str, Any]]:
+    """ServiceAccount, ConfigMap and the hook Job, for a ManifestBundle."""
+    if not _NAME.match(instance) or not database or "/" in database:
+        raise ValueError(f"grant job: bad instance {instance!r} or database {database!r}")
+    sql = grant_sql(database_user)
+    script = PASSWORD_SCRIPT.read_text()
+    # A new name whenever what the Job does changes (a Job's template is
+    # immutable); the same name otherwise.
+    digest = hashlib.sha256(
+        "\0".join(
+            [
+                sql,
+                script,
+                _GRANT_SHELL,
+                connection_name,
+                PYTHON_IMAGE,
+                POSTGRES_CLIENT_IMAGE,
+                CLOUD_SQL_PROXY_IMAGE,
+            ]
+        ).encode()
+    ).hexdigest()[:10]
+    labels = {"app.kubernetes.io/name": GRANT_SERVICE_ACCOUNT}
+    env = [
+        {"name": "PROJECT", "value": project_id},
+        {"name": "INSTANCE", "value": instance},
+        {"name": "PGPASSFILE", "value": f"{_WORK}/pgpass"},
+        {"name": "GRANT_RESULT", "value": f"{_WORK}/result"},
+        {"name": "PGHOST", "value": "127.0.0.1"},
+        {"name": "PGPORT", "value": str(PROXY_PORT)},
+        {"name": "PGUSER", "value": "postgres"},
+        {"name": "PGDATABASE", "value": database},
+        # TLS is the proxy's job; the local hop is the pod's loopback.
+        {"name": "PGSSLMODE", "value": "disable"},
+        {"name": "PGCONNECT_TIMEOUT", "value": "10"},
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+    ]
+    mounts = [
+        {"name": "work", "mountPath": _WORK},
+        {"name": "scripts", "mountPath": _SCRIPTS, "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    hardened = {
+        "runAsNonRoot": True,
+        "runAsUser": NONROOT_UID,
+        "runAsGroup": NONROOT_UID,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+
+    def step(name: str, image: str, command: list[str]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "image": image,
+            "command": command,
+            "env": env,
+            "volumeMounts": mounts,
+            "securityContext": hardened,
+            "resources": small,
+            "terminationMessagePolicy": "FallbackToLogsOnError",
+        }
+
+    python = ["python3", f"{_SCRIPTS}/cloudsql_postgres_password.py"]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": GRANT_SERVICE_ACCOUNT,
+                "namespace": namespace,
+                "annotations": {"iam.gke.io/gcp-service-account": gcp_service_account},
+            },
+            "automountServiceAccountToken": False,
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": GRANT_SERVICE_ACCOUNT, "namespace": namespace},
+            "data": {"grant.sql": sql, "cloudsql_postgres_password.py": script},
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": f"{GRANT_SERVICE_ACCOUNT}-{digest}",
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {
+                    "helm.sh/hook": "post-install,post-upgrade",
+                    "helm.sh/hook-delete-policy": "before-hook-creation",
+                },
+            },
+            "spec": {
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": 900,
+                "template": {
+                    "metadata": {
+                        # No Istio sidecar: it would keep the pod from completing.
+                        "labels": {**labels, "sidecar.istio.io/inject": "false"},
+                    },
+                    "spec": {
+                        "serviceAccountName": GRANT_SERVICE_ACCOUNT,
+                        "automountServiceAccountToken": False,
+                        "restartPolicy": "Never",
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "initContainers": [
+                            {
+                                "name": "cloud-sql-proxy",
+                                "image": CLOUD_SQL_PROXY_IMAGE,
+                                # Native sidecar: runs beside the steps, stopped after them.
+                                "restartPolicy": "Always",
+                                "args": [
+                                    "--private-ip",
+                                    "--structured-logs",
+                                    f"--port={PROXY_PORT}",
+                                    connection_name,
+                                ],
+                                "securityContext": hardened,
+                                "resources": small,
+                            },
+                            step("set-password", PYTHON_IMAGE, [*python, "set"]),
+                            step("grant", POSTGRES_CLIENT_IMAGE, ["sh", "-c", _GRANT_SHELL]),
+                        ],
+                        "containers": [step("rotate", PYTHON_IMAGE, [*python, "rotate"])],
+                        "volumes": [
+                            {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+                            {
+                                "name": "scripts",
+                                "configMap": {"name": GRANT_SERVICE_ACCOUNT},
+                            },
+                        ],
+                    },
+                },
+            },
+        },
+    ]

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
+from cdktf_cdktf_provider_google.project_iam_custom_role import ProjectIamCustomRole
+from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
 from cdktf_cdktf_provider_google.sql_database import SqlDatabase
 from cdktf_cdktf_provider_google.sql_database_instance import (
     SqlDatabaseInstance,
@@ -29,7 +31,7 @@ from cdktf_cdktf_provider_google.storage_bucket import (
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
-from platform_constructs.mlflow_database_grant import grant_sql
+from platform_constructs.mlflow_database_grant import GRANT_PERMISSIONS
 from platform_constructs.service_identity import (
     KubernetesServiceAccountRef,
     ServiceIdentity,
@@ -75,6 +77,10 @@ class MlflowStorageProps:
     noncurrent_artifact_retention_days: int | None = None
     depends_on: Sequence[ITerraformDependable] = ()
     """The cluster: Workload Identity bindings need its identity pool."""
+    grant_service_account: KubernetesServiceAccountRef | None = None
+    """The database grant Job's Kubernetes service account
+    (platform_constructs/mlflow_database_grant.py): it gets a Google identity
+    that may only connect to this instance and update its users. None: no Job."""
 
 
 class MlflowStorage(Construct):
@@ -187,6 +193,52 @@ class MlflowStorage(Construct):
             depends_on=[self.identity.account],
         )
         self.instance_connection_name = f"{props.project_id}:{props.region}:{props.name}"
-        # PostgreSQL 15+ gives PUBLIC no CREATE on schema public, and Cloud SQL
-        # gives IAM users no privileges (platform_constructs/mlflow_database_grant.py).
-        self.grant_sql = grant_sql(self.database_user_name)
+        self.instance_name = props.name
+        self.grant_identity = (
+            self._grant_identity(props, props.grant_service_account)
+            if props.grant_service_account is not None
+            else None
+        )
+
+    def _grant_identity(
+        self, props: MlflowStorageProps, ksa: KubernetesServiceAccountRef
+    ) -> ServiceIdentity:
+        """The grant Job's identity: a custom role with exactly GRANT_PERMISSIONS,
+        bound on the project under an IAM condition naming this instance, so it
+        can reach no other instance (roles/cloudsql.client alone would allow
+        connecting to every instance of the project)."""
+        identity = ServiceIdentity(
+            self,
+            "grant-identity",
+            props=ServiceIdentityProps(
+                project_id=props.project_id,
+                account_id=f"{props.name}-dbgrant"[-30:].lstrip("-"),
+                display_name="MLflow database grant Job",
+                workload_identity_user=ksa,
+                depends_on=props.depends_on,
+            ),
+        )
+        role = ProjectIamCustomRole(
+            self,
+            "grant-role",
+            project=props.project_id,
+            role_id=f"{props.name.replace('-', '_')}_database_grant",
+            title=f"{props.name} database grant",
+            description="Set the postgres password of one Cloud SQL instance and connect to it",
+            permissions=list(GRANT_PERMISSIONS),
+        )
+        ProjectIamMember(
+            self,
+            "grant-role-member",
+            project=props.project_id,
+            role=role.name,
+            member=identity.member,
+            condition={
+                "title": f"only {props.name}",
+                "description": "The MLflow database instance, nothing else",
+                "expression": (
+                    f'resource.name == "projects/{props.project_id}/instances/{props.name}"'
+                ),
+            },
+        )
+        return identity

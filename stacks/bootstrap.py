@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformOutput
+from cdktf import ITerraformDependable, TerraformOutput
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1
@@ -69,6 +69,7 @@ from platform_constructs.iap_ingress import (
     gateway_service_annotations,
 )
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
+from platform_constructs.mlflow_database_grant import grant_job_manifests
 from platform_constructs.mlflow_storage import DATABASE_NAME
 from platform_constructs.platform_workloads import (
     ARGOCD_APPLICATIONSET,
@@ -391,6 +392,32 @@ class BootstrapStack(PlatformStack):
                 "config": '{"tlsClientConfig":{"insecure":false}}',
             },
         )
+        # ---- MLflow's database grant, inside the deploy (before MLflow starts)
+        extra_dependencies: dict[str, list[ITerraformDependable]] = {}
+        storage = cluster.mlflow
+        if "mlflow" in apps and storage is not None and storage.grant_identity is not None:
+            grant = ManifestBundle(
+                self,
+                "mlflow-database-grant",
+                props=ManifestBundleProps(
+                    release_name="mlflow-database-grant",
+                    namespace=ns(app_namespaces["mlflow"]),
+                    manifests=grant_job_manifests(
+                        namespace=ns(app_namespaces["mlflow"]),
+                        gcp_service_account=storage.grant_identity.email_address,
+                        project_id=config.project_id,
+                        instance=storage.instance_name,
+                        connection_name=storage.instance_connection_name,
+                        database=DATABASE_NAME,
+                        database_user=storage.database_user_name,
+                    ),
+                    provider=helm,
+                    depends_on=[namespaces[app_namespaces["mlflow"]]],
+                    # Two Cloud SQL user updates and the proxy's start.
+                    timeout_seconds=900,
+                ),
+            )
+            extra_dependencies["mlflow"] = [grant.release]
         for name, app in apps.items():
             ArgoApp(
                 self,
@@ -406,7 +433,11 @@ class BootstrapStack(PlatformStack):
                     ),
                     argocd_namespace=ns(ARGOCD_NAMESPACE),
                     provider=helm,
-                    depends_on=[*app_dependencies, namespaces[app_namespaces[name]]],
+                    depends_on=[
+                        *app_dependencies,
+                        namespaces[app_namespaces[name]],
+                        *extra_dependencies.get(name, []),
+                    ],
                     project=PLATFORM_PROJECT,
                     ignore_differences=(
                         JUPYTERHUB_IGNORE_DIFFERENCES if name == "jupyterhub" else ()
@@ -538,10 +569,6 @@ class BootstrapStack(PlatformStack):
             for name, secret in sorted(cluster.secrets.items())
         ]
         steps += [f"create the DNS record {record}" for record in network.dns.records_to_create]
-        if cluster.mlflow is not None:
-            steps.append(
-                "grant MLflow's database user its schema once (README: 'MLflow database grant')"
-            )
         steps.append(
             f"open https://{config.argocd_host} and sign in as a member of access.iap_members "
             "(certificates turn ACTIVE once DNS points at the ingress IP, up to an hour)"

@@ -8,6 +8,7 @@ from constructs import Construct
 from platform_config import PlatformConfig
 from platform_constructs.iap_web_access import IapWebAccess, IapWebAccessProps
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
+from platform_constructs.mlflow_database_grant import GRANT_SERVICE_ACCOUNT
 from platform_constructs.mlflow_storage import MlflowStorage, MlflowStorageProps
 from platform_constructs.private_gke_cluster import (
     BastionSpec,
@@ -168,6 +169,9 @@ class ClusterStack(PlatformStack):
                     deletion_protection=config.apps.mlflow.database.deletion_protection,
                     noncurrent_artifact_retention_days=config.apps.mlflow.artifact_retention_days,
                     depends_on=[self.gke.cluster],
+                    grant_service_account=KubernetesServiceAccountRef(
+                        namespace=config.app_namespaces["mlflow"], name=GRANT_SERVICE_ACCOUNT
+                    ),
                 ),
             )
             if config.apps.mlflow.enabled and network.private_services is not None

@@ -1,0 +1,335 @@
+"""Issue #12 item 4: the grant Job, and its SQL under MLflow's own migrations.
+
+The test starts PostgreSQL (Debian's, >= 15: `make test` installs it) on
+loopback, lays it out like Cloud SQL (databases owned by cloudsqlsuperuser,
+a `postgres` admin that is NOT a superuser, an IAM user with nothing), runs
+grant_sql() exactly as the Job does (psql, PSQL_FLAGS), and then MLflow's own
+migrations (`mlflow db upgrade`, the version the pinned chart runs, from
+$MLFLOW_BIN) as the IAM user: they pass; as a role without the grant they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import http.server
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import quote
+
+import pytest
+
+from platform_constructs.mlflow_database_grant import (
+    GRANT_PERMISSIONS,
+    PASSWORD_SCRIPT,
+    PSQL_FLAGS,
+    grant_sql,
+    quote_identifier,
+)
+from tests.conftest import Json, Synthesized, only, resources
+from tests.test_bootstrap import dependency_closure, releases, values_of
+
+IAM_USER = "example-mlflow@example-mlops-project.iam"
+DATABASE = "mlflow"
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+class Postgres:
+    def __init__(self, bin_dir: Path, port: int, socket_dir: str, run_as: list[str]) -> None:
+        self.bin_dir, self.port, self.socket_dir, self.run_as = bin_dir, port, socket_dir, run_as
+
+    def psql(
+        self, user: str, sql: str, database: str = DATABASE
+    ) -> subprocess.CompletedProcess[str]:
+        """Run SQL as `user` over TCP loopback, with the Job's psql flags."""
+        return subprocess.run(
+            [
+                str(self.bin_dir / "psql"),
+                *PSQL_FLAGS,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                user,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries not found (make test installs Debian's postgresql)")
+    with tempfile.TemporaryDirectory(prefix="pg-grant-") as root:
+        run_as: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            user = "postgres" if _user_exists("postgres") else "nobody"
+            shutil.chown(root, user)
+            run_as = ["runuser", "-u", user, "--"]
+        data = os.path.join(root, "data")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        subprocess.run(
+            [
+                *run_as,
+                str(bin_dir / "initdb"),
+                "-D",
+                data,
+                "-U",
+                "bootstrap",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [
+                *run_as,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                data,
+                "-w",
+                "-l",
+                os.path.join(root, "log"),
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            start_new_session=True,
+        )
+        server = Postgres(bin_dir, port, root, run_as)
+        try:
+            # Cloud SQL's layout: its admin user is no superuser.
+            for statement in (
+                "CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEDB CREATEROLE",
+                "CREATE ROLE postgres LOGIN NOSUPERUSER IN ROLE cloudsqlsuperuser",
+                f"CREATE DATABASE {DATABASE} OWNER cloudsqlsuperuser",
+                f"CREATE ROLE {quote_identifier(IAM_USER)} LOGIN",
+                "CREATE ROLE ungranted LOGIN",
+            ):
+                result = server.psql("bootstrap", statement, database="postgres")
+                assert result.returncode == 0, result.stderr
+            yield server
+        finally:
+            subprocess.run(
+                [*run_as, str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+
+
+def _user_exists(name: str) -> bool:
+    with contextlib.suppress(KeyError):
+        pwd.getpwnam(name)
+        return True
+    return False
+
+
+def test_server_is_postgresql_15_or_later(postgres: Postgres) -> None:
+    version = postgres.psql("bootstrap", "SHOW server_version_num").stdout
+    assert int(version.split()[2]) >= 150000, version
+    # The premise: without the grant, an ordinary role cannot create in public.
+    denied = postgres.psql("ungranted", "CREATE TABLE probe (id int)")
+    assert denied.returncode != 0 and "permission denied for schema public" in denied.stderr
+
+
+def test_grant_is_idempotent(postgres: Postgres) -> None:
+    for _ in range(2):  # a re-run of the Job is harmless
+        result = postgres.psql("postgres", grant_sql(IAM_USER))
+        assert result.returncode == 0, result.stderr
+
+
+def _mlflow_upgrade(postgres: Postgres, user: str) -> subprocess.CompletedProcess[str]:
+    mlflow = os.environ.get("MLFLOW_BIN", "")
+    if not Path(mlflow).is_file():
+        pytest.skip("MLFLOW_BIN not set (make test installs mlflow into .tools/mlflow)")
+    uri = f"postgresql://{quote(user, safe='')}@127.0.0.1:{postgres.port}/{DATABASE}"
+    return subprocess.run(
+        [mlflow, "db", "upgrade", uri],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def test_mlflow_migrates_with_exactly_the_jobs_grant(postgres: Postgres) -> None:
+    # Without the grant MLflow's migrations fail ...
+    denied = _mlflow_upgrade(postgres, "ungranted")
+    assert denied.returncode != 0
+    assert "permission denied for schema public" in denied.stderr
+    # ... with only the Job's SQL (run as Cloud SQL's non-superuser admin) they pass.
+    granted = postgres.psql("postgres", grant_sql(IAM_USER))
+    assert granted.returncode == 0, granted.stderr
+    upgraded = _mlflow_upgrade(postgres, IAM_USER)
+    assert upgraded.returncode == 0, upgraded.stderr[-3000:]
+    tables = postgres.psql(
+        "bootstrap",
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = "
+        + "'"
+        + IAM_USER
+        + "'",
+    )
+    assert int(tables.stdout.split()[2]) > 10, tables.stdout
+
+
+# --- the Job and its identity, as synthesized ------------------------------------
+
+
+def _grant_manifests(synthesized: Synthesized) -> dict[str, Json]:
+    release = releases(synthesized.stack("example", "bootstrap"))["mlflow-database-grant"]
+    return {m["kind"]: m for m in values_of(release)["manifests"]}
+
+
+def test_job_runs_the_one_grant_sql_during_the_deploy(synthesized: Synthesized) -> None:
+    manifests = _grant_manifests(synthesized)
+    assert manifests["ConfigMap"]["data"]["grant.sql"] == grant_sql(IAM_USER)
+    job = manifests["Job"]
+    # A Helm hook: Helm waits for it, and its failure fails the release (the deploy).
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    pod = job["spec"]["template"]
+    assert pod["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    spec = pod["spec"]
+    proxy, set_password, grant = spec["initContainers"]
+    assert proxy["restartPolicy"] == "Always"  # native sidecar
+    assert "--private-ip" in proxy["args"] and "--auto-iam-authn" not in proxy["args"]
+    assert [set_password["name"], grant["name"]] == ["set-password", "grant"]
+    assert [c["name"] for c in spec["containers"]] == ["rotate"]  # runs whatever grant did
+    assert spec["restartPolicy"] == "Never"
+    assert spec["serviceAccountName"] == manifests["ServiceAccount"]["metadata"]["name"]
+    work = next(v for v in spec["volumes"] if v["name"] == "work")
+    assert work["emptyDir"]["medium"] == "Memory"  # the password never touches a disk
+    text = json.dumps(manifests)
+    assert "PGPASSWORD" not in text and '"password"' not in text.lower()
+    stack = synthesized.stack("example", "bootstrap")
+    assert "mlflow-database-grant" in dependency_closure(stack)["app-mlflow"]
+
+
+def test_jobs_identity_is_limited_to_the_instance(synthesized: Synthesized) -> None:
+    cluster = synthesized.stack("example", "cluster")
+    role = only(cluster, "google_project_iam_custom_role")
+    assert sorted(role["permissions"]) == sorted(GRANT_PERMISSIONS)
+    (member,) = [
+        m
+        for m in resources(cluster, "google_project_iam_member").values()
+        if "google_project_iam_custom_role" in m["role"]
+    ]
+    assert member["condition"]["expression"] == (
+        'resource.name == "projects/example-mlops-project/instances/example-mlflow"'
+    )
+    bindings = [
+        b["member"]
+        for b in resources(cluster, "google_service_account_iam_member").values()
+        if b["role"] == "roles/iam.workloadIdentityUser"
+    ]
+    assert "serviceAccount:example-mlops-project.svc.id.goog[mlflow/mlflow-database-grant]" in (
+        bindings
+    )
+
+
+# --- the password script, against a fake metadata server and Admin API -----------
+
+
+class _FakeGoogle(http.server.BaseHTTPRequestHandler):
+    passwords: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/token"):
+            assert self.headers["Metadata-Flavor"] == "Google"
+            self._json({"access_token": "token"})
+        else:
+            self._json({"name": "op", "status": "DONE"})
+
+    def do_PUT(self) -> None:
+        assert self.headers["Authorization"] == "Bearer token"
+        assert self.path == "/v1/projects/p/instances/i/users?name=postgres"
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.passwords.append(body["password"])
+        self._json({"name": "op", "status": "RUNNING"})
+
+    def _json(self, value: Json) -> None:
+        data = json.dumps(value).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_password_script_sets_uses_once_and_rotates_away(tmp_path: Path) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _FakeGoogle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env = {
+        **os.environ,
+        "SQLADMIN_API": url,
+        "METADATA_HOST": url,
+        "PROJECT": "p",
+        "INSTANCE": "i",
+        "PGPASSFILE": str(tmp_path / "pgpass"),
+        "GRANT_RESULT": str(tmp_path / "result"),
+    }
+
+    def run(mode: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(PASSWORD_SCRIPT), mode],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    try:
+        assert run("set").returncode == 0
+        used = _FakeGoogle.passwords[-1]
+        passfile = tmp_path / "pgpass"
+        assert passfile.read_text() == f"*:*:*:postgres:{used}\n"
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        (tmp_path / "result").write_text("0\n")
+        assert run("rotate").returncode == 0
+        assert _FakeGoogle.passwords[-1] != used and not passfile.exists()
+        # A failed grant still rotates, then fails the Job with the reason.
+        assert run("set").returncode == 0
+        (tmp_path / "result").write_text("3\n")
+        failed = run("rotate")
+        assert failed.returncode == 1 and "grant failed" in failed.stderr
+        assert len(set(_FakeGoogle.passwords)) == len(_FakeGoogle.passwords) == 4
+    finally:
+        server.shutdown()
