@@ -4,7 +4,9 @@ Install order (each arrow a depends_on, so one `cdktf deploy` works on a
 fresh cluster; no custom resource is planned before its CRD exists):
 
   namespaces -> istio-base -> istiod -> istio-gateway -> iap-ingress CRs -> Ingress
-  external-secrets (wait for webhook) -> external-secrets-config CRs
+  external-secrets (wait for webhook) -> external-secrets-config CRs (store,
+    ExternalSecrets, Password generators for the apps' own secrets) -> Applications
+  mlflow namespace -> mlflow-database-grant (hook Job: the grant) -> app-mlflow
   istiod + external-secrets-config -> argo-cd -> argocd-projects (AppProjects)
     -> Applications (argocd-apps; argo-cd's own after its release is ready)
   in-cluster registration Secret (cloud facts) -> app-root
