@@ -3,6 +3,7 @@ installed it with, and the platform's cloud facts reach Git."""
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -46,6 +47,21 @@ def test_argo_cd_never_prunes_or_deletes_its_crds(synthesized: Synthesized) -> N
     assert {"Prune=false", "Delete=false", "ServerSideApply=true"} <= set(options)
 
 
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_argo_cd_tracks_by_annotation_and_scopes_token_refs(
+    synthesized: Synthesized, variant: str
+) -> None:
+    """Self-management: Argo CD tells its objects apart by its tracking
+    annotation, not by app.kubernetes.io/instance (which the chart sets to the
+    Helm release name for every object). Team ApplicationSets outside argocd:
+    a tokenRef may only name Secrets labelled scm-creds."""
+    values = values_of(releases(synthesized.stack(variant, "bootstrap"))["argo-cd"])
+    assert values["configs"]["cm"]["application.resourceTrackingMethod"] == "annotation"
+    params = values["configs"]["params"]
+    assert params["applicationsetcontroller.enable.tokenref.strict.mode"] is True
+    assert params["applicationsetcontroller.enable.scm.providers"] is False
+
+
 # --------------------------------------------------------------------------- cloud facts
 
 EXAMPLE_APPLICATIONSET = ROOT / "examples" / "team-app-applicationset.yaml"
@@ -73,18 +89,19 @@ def render_go_template(text: str, params: Json) -> str:
     goTemplate: true and missingkey=error, for the two action forms the example
     uses: a field path and `index` with a string key. Anything else (pipelines,
     functions, sprig, conditionals, ranges) raises NotImplementedError instead of
-    being guessed; a missing key raises MissingKeyError (missingkey=error). Values
-    are strings here, printed as Go prints them."""
+    being guessed. A field path to a missing key raises MissingKeyError
+    (missingkey=error); `index` of a missing key is "" as in Go. Values are
+    strings here, printed as Go prints them."""
 
     def action(match: re.Match[str]) -> str:
         expression = match[1]
         if PATH.fullmatch(expression):
             value = _lookup(params, expression)
         elif (index := INDEX.fullmatch(expression)) and PATH.fullmatch(index[1]):
-            mapping = _lookup(params, index[1])
-            if index[2] not in mapping:
-                raise MissingKeyError(f"{index[1]}[{index[2]}]")
-            value = mapping[index[2]]
+            # Go's index returns the map's zero value ("") for a missing key,
+            # whatever missingkey says (text/template funcs.go index): only
+            # field paths fail on a missing fact.
+            value = _lookup(params, index[1]).get(index[2], "")
         else:
             raise NotImplementedError(f"template action this renderer does not model: {expression}")
         if not isinstance(value, str):
@@ -209,6 +226,42 @@ def test_example_applicationset_renders_into_the_team_lane(synthesized: Synthesi
     assert "{{" not in yaml.safe_dump(app)
 
 
+def strings(value: Any) -> list[str]:
+    """Every string (keys too) in a template: what Argo CD renders."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for k, v in value.items() for text in (*strings(k), *strings(v))]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return []
+
+
+def test_example_fails_on_any_missing_fact(synthesized: Synthesized) -> None:
+    """The example promises "a missing fact is an error, not an empty string":
+    true only where it reads facts as field paths (missingkey=error), so each
+    fact it reads, taken away, must stop the rendering."""
+    appset = yaml.safe_load(EXAMPLE_APPLICATIONSET.read_text())
+    template = appset["spec"]["template"]
+    params = cluster_generator_params(
+        cluster_registration(synthesized.stack("example", "bootstrap"))
+    )
+    text = "\n".join(strings(template))
+    used = [
+        (kind, key)
+        for kind in ("labels", "annotations")
+        for key in params["metadata"][kind]
+        if re.search(rf"\.metadata\.{kind}\.{re.escape(key)}\b", text)
+        or re.search(rf'index\s+\.metadata\.{kind}\s+"{re.escape(key)}"', text)
+    ]
+    assert len(used) >= 8
+    for kind, key in used:
+        broken = copy.deepcopy(params)
+        del broken["metadata"][kind][key]
+        with pytest.raises(MissingKeyError):
+            render(template, broken)
+
+
 def test_renderer_refuses_missing_facts_and_unknown_syntax() -> None:
     params = {"metadata": {"annotations": {"a": "x"}, "labels": {}}}
     assert (
@@ -219,8 +272,8 @@ def test_renderer_refuses_missing_facts_and_unknown_syntax() -> None:
     )
     with pytest.raises(MissingKeyError):
         render_go_template("{{ .metadata.annotations.mlflow_bucket }}", params)
-    with pytest.raises(MissingKeyError):
-        render_go_template('{{ index .metadata.annotations "b" }}', params)
+    # Go: index yields the zero value for a missing key, never an error.
+    assert render_go_template('{{ index .metadata.annotations "b" }}', params) == ""
     with pytest.raises(NotImplementedError):
         render_go_template("{{ .metadata.annotations.a | upper }}", params)
 
