@@ -40,19 +40,28 @@ def app_project(
     source_repos: Sequence[str],
     destination_namespaces: Sequence[str],
     cluster_resources: bool,
+    creatable_namespaces: Sequence[str] = (),
     source_namespaces: Sequence[str] = (),
 ) -> dict[str, Any]:
     """An AppProject manifest.
 
     source_repos and destination_namespaces: exact entries (Argo CD globs),
     duplicates dropped (Argo CD's ValidateProject refuses them);
-    cluster_resources: any cluster-scoped kind, or none (an empty
-    clusterResourceWhitelist allows nothing); source_namespaces: namespaces
-    other than argocd whose Applications may use this project.
+    cluster_resources: any cluster-scoped kind; otherwise only Namespaces whose
+    names match creatable_namespaces (Argo CD checks the Namespace that
+    CreateNamespace=true makes against this list too: gitops-engine
+    getSyncTasks adds it before the permission check), nothing when empty;
+    source_namespaces: namespaces other than argocd whose Applications may use
+    this project.
     """
     if not source_repos or not destination_namespaces:
         raise ValueError(f"AppProject {name}: needs at least one source and one destination")
-    for entry in [*source_repos, *destination_namespaces, *source_namespaces]:
+    for entry in [
+        *source_repos,
+        *destination_namespaces,
+        *source_namespaces,
+        *creatable_namespaces,
+    ]:
         if not entry or entry.startswith("!") or entry == "*":
             raise ValueError(
                 f"AppProject {name}: {entry!r} is not an allow-list entry (no '!', no bare '*')"
@@ -64,7 +73,12 @@ def app_project(
             {"server": IN_CLUSTER, "namespace": destination}
             for destination in dict.fromkeys(destination_namespaces)
         ],
-        "clusterResourceWhitelist": [dict(ANY_RESOURCE)] if cluster_resources else [],
+        "clusterResourceWhitelist": [dict(ANY_RESOURCE)]
+        if cluster_resources
+        else [
+            {"group": "", "kind": "Namespace", "name": namespace}
+            for namespace in dict.fromkeys(creatable_namespaces)
+        ],
     }
     if source_namespaces:
         spec["sourceNamespaces"] = list(dict.fromkeys(source_namespaces))

@@ -364,6 +364,8 @@ class BootstrapStack(PlatformStack):
                         source_repos=[config.gitops.repo_url],
                         destination_namespaces=[team_applications, *config.gitops.namespaces],
                         cluster_resources=config.gitops.cluster_resources,
+                        # CreateNamespace=true for the team's own namespaces only.
+                        creatable_namespaces=config.gitops.namespaces,
                         source_namespaces=[team_applications],
                     ),
                 ],

@@ -276,6 +276,8 @@ def test_a_team_application_in_its_lane_runs(synthesized: Synthesized) -> None:
         Resource(group="apps", kind="Deployment", name="web", namespace="team-ml"),
         Resource(group="", kind="Service", name="web", namespace="team-ml"),
         Resource(group="argoproj.io", kind="Application", name="web", namespace=TEAM_APPS),
+        # What CreateNamespace=true makes; Argo CD checks it like any object.
+        Resource(group="", kind="Namespace", name="team-ml", namespace=""),
     ]
     # Written by root in the team's namespace; the repo in https form is the same repo.
     assert refusals(team_app(), TEAM_APPS, platform, deploys) == []
@@ -336,6 +338,16 @@ HOSTILE: list[Any] = [
         [Resource(group="argoproj.io", kind="Application", name="x", namespace="argocd")],
         id="application-into-argocd",
     ),
+    pytest.param(
+        team_app(),
+        [Resource(group="", kind="Namespace", name="argocd", namespace="")],
+        id="namespace-argocd",
+    ),
+    pytest.param(
+        team_app(),
+        [Resource(group="", kind="Namespace", name="kube-system", namespace="")],
+        id="namespace-kube-system",
+    ),
     pytest.param(team_app(project="platform"), [], id="claims-platform-project"),
     pytest.param(team_app(project="default"), [], id="claims-default-project"),
 ]
@@ -378,7 +390,9 @@ def test_cluster_resources_only_when_the_config_says_so(synthesized: Synthesized
         Resource(group="rbac.authorization.k8s.io", kind="ClusterRole", name="x", namespace="")
     ]
     example = platform_of(synthesized.stack("example", "bootstrap"))
-    assert example.projects["team"]["spec"]["clusterResourceWhitelist"] == []
+    assert example.projects["team"]["spec"]["clusterResourceWhitelist"] == [
+        {"group": "", "kind": "Namespace", "name": "team-*"}
+    ]
     assert refusals(team_app(), TEAM_APPS, example, cluster_role)
     hostile = platform_of(synthesized.stack("hostile", "bootstrap"))  # cluster_resources: true
     app = team_app(

@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, VARIANTS, Json, Synthesized, resources
-from tests.test_argocd_projects import applications, namespace_name, platform_of, refusals
+from tests.test_argocd_projects import (
+    Resource,
+    applications,
+    namespace_name,
+    platform_of,
+    refusals,
+)
 from tests.test_bootstrap import dependency_graph, releases, transitive, values_of
 
 
@@ -222,7 +228,11 @@ def test_example_applicationset_renders_into_the_team_lane(synthesized: Synthesi
     assert app["metadata"] == {"name": "experiments-example", "namespace": "team-apps"}
     assert appset["metadata"]["namespace"] == app["metadata"]["namespace"]
     platform = platform_of(stack)
-    assert refusals(app["spec"], app["metadata"]["namespace"], platform) == []
+    created_namespace = Resource(
+        group="", kind="Namespace", name=app["spec"]["destination"]["namespace"], namespace=""
+    )
+    assert "CreateNamespace=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    assert refusals(app["spec"], app["metadata"]["namespace"], platform, [created_namespace]) == []
     assert "{{" not in yaml.safe_dump(app)
 
 
