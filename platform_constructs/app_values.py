@@ -8,6 +8,7 @@ pass `chart_values_problems` for their chart with the default files (tested).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -25,6 +26,17 @@ CLOUD_SQL_PROXY_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.26.0"
 CLOUD_SQL_PROXY_PORT = 5432
 #: The distroless image's "nonroot" user.
 NONROOT_UID = 65532
+#: securityContext of every container the platform itself defines: non-root
+#: (the distroless "nonroot" user), read-only, no privileges, default seccomp.
+HARDENED_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": NONROOT_UID,
+    "runAsGroup": NONROOT_UID,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 #: hub.extraConfig key of the authenticator snippet (the chart runs the
 #: snippets last, sorted by key).
@@ -516,15 +528,7 @@ def _cloud_sql_proxy(connection_name: str) -> dict[str, Any]:
             f"--port={CLOUD_SQL_PROXY_PORT}",
             connection_name,
         ],
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": NONROOT_UID,
-            "runAsGroup": NONROOT_UID,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": copy.deepcopy(HARDENED_CONTAINER_SECURITY_CONTEXT),
         "resources": {
             "requests": {"cpu": "50m", "memory": "64Mi"},
             "limits": {"memory": "256Mi"},

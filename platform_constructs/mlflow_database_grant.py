@@ -21,7 +21,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from platform_constructs.app_values import CLOUD_SQL_PROXY_IMAGE, NONROOT_UID
+from platform_constructs.app_values import (
+    CLOUD_SQL_PROXY_IMAGE,
+    HARDENED_CONTAINER_SECURITY_CONTEXT,
+)
 
 #: Cloud SQL's name for a service account's IAM database user: its email
 #: without ".gserviceaccount.com" (e.g. mlflow-dev@my-project.iam).
@@ -158,15 +161,7 @@ def grant_job_manifests(
         {"name": "scripts", "mountPath": _SCRIPTS, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
-    hardened = {
-        "runAsNonRoot": True,
-        "runAsUser": NONROOT_UID,
-        "runAsGroup": NONROOT_UID,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    hardened = HARDENED_CONTAINER_SECURITY_CONTEXT
     small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
 
     def step(name: str, image: str, command: list[str]) -> dict[str, Any]:
