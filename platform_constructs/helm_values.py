@@ -145,6 +145,9 @@ def _literal_if_multiline(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode
 
 
 _ValuesDumper.add_representer(str, _literal_if_multiline)
+# An object used twice (one env list for several containers) is written out
+# twice, never as a YAML anchor and alias: a plan diff reads as the data it is.
+_ValuesDumper.ignore_aliases = lambda self, data: True
 
 
 def to_values_yaml(values: Mapping[str, Any]) -> str:

@@ -596,3 +596,10 @@ def test_a_misspelt_key_in_the_named_values_file_reaches_the_chart_check(
     assert "jupyterhub: singleuser.defaultUlr: not a key of the chart" in (
         chart_values_problems("jupyterhub", values)
     )
+
+
+def test_values_yaml_writes_shared_objects_out_in_full() -> None:
+    shared = {"limits": {"memory": "256Mi"}}
+    text = helm_values.to_values_yaml({"a": shared, "b": shared})
+    assert "&" not in text and "*" not in text
+    assert text.count("256Mi") == 2
