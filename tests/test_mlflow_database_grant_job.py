@@ -10,17 +10,11 @@ $MLFLOW_BIN) as the IAM user: they pass; as a role without the grant they fail.
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import http.server
 import json
 import os
-import pwd
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,133 +26,23 @@ import pytest
 from platform_constructs.mlflow_database_grant import (
     GRANT_PERMISSIONS,
     PASSWORD_SCRIPT,
-    PSQL_FLAGS,
     grant_sql,
-    quote_identifier,
 )
 from tests.conftest import Json, Synthesized, only, resources
+from tests.postgres_server import BOOTSTRAP_ROLE, DATABASE, Postgres, cloud_sql_like_postgres
 from tests.test_bootstrap import dependency_closure, releases, values_of
 
 IAM_USER = "example-mlflow@example-mlops-project.iam"
-DATABASE = "mlflow"
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-class Postgres:
-    def __init__(self, bin_dir: Path, port: int, socket_dir: str, run_as: list[str]) -> None:
-        self.bin_dir, self.port, self.socket_dir, self.run_as = bin_dir, port, socket_dir, run_as
-
-    def psql(
-        self, user: str, sql: str, database: str = DATABASE
-    ) -> subprocess.CompletedProcess[str]:
-        """Run SQL as `user` over TCP loopback, with the Job's psql flags."""
-        return subprocess.run(
-            [
-                str(self.bin_dir / "psql"),
-                *PSQL_FLAGS,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                user,
-                "-d",
-                database,
-                "-c",
-                sql,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
 
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries not found (make test installs Debian's postgresql)")
-    with tempfile.TemporaryDirectory(prefix="pg-grant-") as root:
-        run_as: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses to run as root
-            user = "postgres" if _user_exists("postgres") else "nobody"
-            shutil.chown(root, user)
-            run_as = ["runuser", "-u", user, "--"]
-        data = os.path.join(root, "data")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        subprocess.run(
-            [
-                *run_as,
-                str(bin_dir / "initdb"),
-                "-D",
-                data,
-                "-U",
-                "bootstrap",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        subprocess.run(
-            [
-                *run_as,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                data,
-                "-w",
-                "-l",
-                os.path.join(root, "log"),
-                "-o",
-                f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-            start_new_session=True,
-        )
-        server = Postgres(bin_dir, port, root, run_as)
-        try:
-            # Cloud SQL's layout: its admin user is no superuser.
-            for statement in (
-                "CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEDB CREATEROLE",
-                "CREATE ROLE postgres LOGIN NOSUPERUSER IN ROLE cloudsqlsuperuser",
-                f"CREATE DATABASE {DATABASE} OWNER cloudsqlsuperuser",
-                f"CREATE ROLE {quote_identifier(IAM_USER)} LOGIN",
-                "CREATE ROLE ungranted LOGIN",
-            ):
-                result = server.psql("bootstrap", statement, database="postgres")
-                assert result.returncode == 0, result.stderr
-            yield server
-        finally:
-            subprocess.run(
-                [*run_as, str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-
-
-def _user_exists(name: str) -> bool:
-    with contextlib.suppress(KeyError):
-        pwd.getpwnam(name)
-        return True
-    return False
+    with cloud_sql_like_postgres([IAM_USER, "ungranted"]) as server:
+        yield server
 
 
 def test_server_is_postgresql_15_or_later(postgres: Postgres) -> None:
-    version = postgres.psql("bootstrap", "SHOW server_version_num").stdout
+    version = postgres.psql(BOOTSTRAP_ROLE, "SHOW server_version_num").stdout
     assert int(version.split()[2]) >= 150000, version
     # The premise: without the grant, an ordinary role cannot create in public.
     denied = postgres.psql("ungranted", "CREATE TABLE probe (id int)")
