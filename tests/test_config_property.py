@@ -181,8 +181,9 @@ def _all_strings(config: PlatformConfig) -> list[str]:
     return found
 
 
+# 80 examples, ~35 ms each: every run explores new files (no example database).
 @settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -253,7 +254,8 @@ def accepted_configs(draw: st.DrawFn) -> Json:
     return data
 
 
-@settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# Each example is a whole synth (~1 s); the session's fixed variants cover the rest.
+@settings(max_examples=2, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(accepted_configs())
 def test_accepted_configs_synthesize_as_data(data: Json) -> None:
     try:

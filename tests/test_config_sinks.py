@@ -39,7 +39,7 @@ def _policy_csv(admins: list[str]) -> str:
 
 
 @settings(
-    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(admins=st.lists(emails, min_size=1, max_size=4, unique=True))
 def test_every_accepted_admin_is_one_policy_rule(admins: list[str]) -> None:

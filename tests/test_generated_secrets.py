@@ -18,12 +18,7 @@ nothing. What each chart does then (templates read at the pinned versions):
 
 from __future__ import annotations
 
-import binascii
 import copy
-
-import pytest
-from jupyterhub.app import JupyterHub
-from jupyterhub.crypto import _validate_key
 
 from platform_constructs.app_values import (
     HUB_SECRET_KEYS,
@@ -128,29 +123,6 @@ def test_hub_restarts_when_its_values_change(synthesized: Synthesized) -> None:
     before = values_checksum(values)
     values["hub"]["config"]["Authenticator"]["admin_users"].append("new-admin@example.com")
     assert values_checksum(values) != before
-
-
-def test_generated_hub_values_suit_jupyterhub(synthesized: Synthesized) -> None:
-    """What the generator makes passes JupyterHub 5.5's own checks; the placeholders fail them.
-
-    ESO's Password generator hex-encodes the password it generates
-    (generators/v1/password/password.go, encodePassword), so a `length`
-    character password arrives as 2*length hex digits.
-    """
-    stack = synthesized.stack("example", "bootstrap")
-    spec = generated(stack, HUB_SECRET_NAME)[1]["spec"]
-    assert spec["encoding"] == "hex"
-    sample = binascii.hexlify(b"A" * spec["length"]).decode()
-    assert len(JupyterHub(cookie_secret=sample).cookie_secret) == 32
-    assert len(_validate_key(sample)) == 32
-    # The chart's own Secret gets the values' placeholders; a hub that fell
-    # back to them (existing Secret missing a key) must refuse to start.
-    config = applications(stack)["jupyterhub"]["source"]["helm"]["valuesObject"]["hub"]["config"]
-    with pytest.raises(ValueError):
-        JupyterHub(cookie_secret=config["JupyterHub"]["cookie_secret"])
-    for key in config["CryptKeeper"]["keys"]:
-        with pytest.raises(ValueError):
-            _validate_key(key)
 
 
 def test_mlflow_reads_its_flask_key_from_the_generated_secret(synthesized: Synthesized) -> None:

@@ -11,6 +11,7 @@ X-Forwarded-Client-Cert chain Istio's sidecars build.
 
 from __future__ import annotations
 
+import binascii
 import json
 import socket
 import subprocess
@@ -24,9 +25,10 @@ import pytest
 import requests
 
 from platform_constructs import platform_workloads as pw
-from platform_constructs.app_values import AUTHENTICATOR_CONFIG_KEY
+from platform_constructs.app_values import AUTHENTICATOR_CONFIG_KEY, HUB_SECRET_NAME
 from tests.conftest import Synthesized
 from tests.test_bootstrap import releases, values_of
+from tests.test_generated_secrets import generated
 
 GATEWAY_URI = "spiffe://" + pw.GATEWAY.principal
 PROXY_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["proxy"].principal
@@ -59,7 +61,9 @@ class LoopbackTestProxy(Proxy):
 c.JupyterHub.proxy_class = LoopbackTestProxy
 c.JupyterHub.hub_bind_url = "http://127.0.0.1:{port}"
 c.JupyterHub.db_url = "sqlite:///{directory}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{directory}/cookie_secret"
+# The hub's secrets as the ESO generator makes them (tests below).
+c.JupyterHub.cookie_secret = {cookie_secret!r}
+c.CryptKeeper.keys = [{cookie_secret!r}]
 c.JupyterHub.pid_file = "{directory}/jupyterhub.pid"
 c.ConfigurableHTTPProxy.auth_token = "unused"
 
@@ -82,6 +86,32 @@ for section, settings in json.loads({config!r}).items():
 # hub.extraConfig, as the chart runs it: exec() of each snippet, by key.
 for key, snippet in sorted(json.loads({extra!r}).items()):
     exec(snippet)
+
+# JupyterHub's own verdict on candidate secret values (the validators of
+# JupyterHub.cookie_secret and CryptKeeper.keys), from this process, which
+# has JupyterHub imported anyway: the decoded length, or the error.
+from jupyterhub.app import JupyterHub as _Hub
+from jupyterhub.crypto import _validate_key
+
+
+def _verdict(check, value):
+    try:
+        return len(check(value))
+    except ValueError as error:
+        return "ValueError: " + str(error)
+
+
+with open("{directory}/secret_verdicts.json", "w") as _out:
+    json.dump(
+        {{
+            value: {{
+                "cookie_secret": _verdict(lambda v: _Hub(cookie_secret=v).cookie_secret, value),
+                "crypt_key": _verdict(_validate_key, value),
+            }}
+            for value in json.loads({candidates!r})
+        }},
+        _out,
+    )
 '''
 
 
@@ -97,19 +127,45 @@ def _hub_values(synthesized: Synthesized) -> Any:
     return apps["applications"]["jupyterhub"]["source"]["helm"]["valuesObject"]
 
 
+def _generated_hub_secret(synthesized: Synthesized) -> str:
+    """A value in the format the ESO Password generator makes the hub's secrets.
+
+    It hex-encodes the password it generates (generators/v1/password/
+    password.go, encodePassword): `length` characters arrive as 2*length hex digits.
+    """
+    stack = synthesized.stack("example", "bootstrap")
+    spec = generated(stack, HUB_SECRET_NAME)[1]["spec"]
+    assert spec["encoding"] == "hex"
+    return binascii.hexlify(b"A" * spec["length"]).decode()
+
+
 @pytest.fixture(scope="module")
-def hub(synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hub_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("jupyterhub")
+
+
+@pytest.fixture(scope="module")
+def hub(synthesized: Synthesized, hub_directory: Path) -> Iterator[str]:
     values = _hub_values(synthesized)
     assert AUTHENTICATOR_CONFIG_KEY in values["hub"]["extraConfig"]
-    directory = tmp_path_factory.mktemp("jupyterhub")
+    directory = hub_directory
     port = _free_port()
     config = directory / "jupyterhub_config.py"
+    hub_config = values["hub"]["config"]
     config.write_text(
         HARNESS.format(
             port=port,
             directory=directory,
-            config=json.dumps(values["hub"]["config"]),
+            config=json.dumps(hub_config),
             extra=json.dumps(values["hub"]["extraConfig"]),
+            cookie_secret=_generated_hub_secret(synthesized),
+            candidates=json.dumps(
+                [
+                    _generated_hub_secret(synthesized),
+                    hub_config["JupyterHub"]["cookie_secret"],
+                    *hub_config["CryptKeeper"]["keys"],
+                ]
+            ),
         )
     )
     log = (directory / "hub.log").open("wb")
@@ -267,3 +323,19 @@ def test_configured_admins_are_admins(hub: str, synthesized: Synthesized) -> Non
     other = _gateway_headers("carol@example.com")
     session = _sign_in(hub, other)
     assert session.get(f"{hub}/hub/api/user", headers=other).json()["admin"] is False
+
+
+def test_generated_hub_secrets_suit_jupyterhub_and_placeholders_do_not(
+    hub: str, hub_directory: Path, synthesized: Synthesized
+) -> None:
+    """This hub runs with the generator's format (it started); JupyterHub 5.5's
+    own validators accept it as 32 bytes and refuse the values' placeholders,
+    so a hub that fell back to the chart's own Secret would not start."""
+    verdicts = json.loads((hub_directory / "secret_verdicts.json").read_text())
+    generated_value = _generated_hub_secret(synthesized)
+    assert verdicts.pop(generated_value) == {"cookie_secret": 32, "crypt_key": 32}
+    config = _hub_values(synthesized)["hub"]["config"]
+    assert set(verdicts) == {config["JupyterHub"]["cookie_secret"], *config["CryptKeeper"]["keys"]}
+    for value, verdict in verdicts.items():
+        assert str(verdict["cookie_secret"]).startswith("ValueError"), value
+        assert str(verdict["crypt_key"]).startswith("ValueError"), value
