@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -194,33 +197,62 @@ CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".tools" / "checkov" / "bin"
 
 
 class BackgroundCommand:
-    """A command running while the tests run; its output goes to files, never a full pipe."""
+    """A command running while the tests run, in its own process group.
 
-    def __init__(self, command: list[str], output_dir: Path) -> None:
+    Its output and exit status go to files in `output_dir` (never a full pipe),
+    so any test process can wait for it, not only the one that started it
+    (under pytest-xdist, one worker starts checkov; another may run its test).
+    """
+
+    def __init__(self, output_dir: Path) -> None:
         self.stdout = output_dir / "stdout"
         self.stderr = output_dir / "stderr"
-        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
-            self.process = subprocess.Popen(command, stdout=out, stderr=err)
+        self.status = output_dir / "status"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, command: list[str]) -> BackgroundCommand:
+        script = '"$@" >"$OUT" 2>"$ERR"; echo $? >"$STATUS.tmp"; mv "$STATUS.tmp" "$STATUS"'
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", script, "sh", *command],
+            env={
+                **os.environ,
+                "OUT": str(self.stdout),
+                "ERR": str(self.stderr),
+                "STATUS": str(self.status),
+            },
+            start_new_session=True,
+        )
+        return self
 
     def output(self, timeout: float) -> tuple[str, str]:
         """Wait for it to end: (stdout, stderr)."""
-        self.process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while not self.status.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no exit status in {self.status} after {timeout} s")
+            time.sleep(0.1)
         return self.stdout.read_text(), self.stderr.read_text()
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+    def finish(self, wait: bool, timeout: float = 900) -> None:
+        """In the process that started it: let it end (wait) or kill its group."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        if wait:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+                return
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 class Synthesized:
     """The synthesized stacks of every variant."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, checkov: BackgroundCommand | None) -> None:
         self.root = root
         #: checkov over `root`, started as soon as the stacks exist so that it
-        #: runs on the second core while the other tests run (tests/test_checkov.py).
-        self.checkov: BackgroundCommand | None = None
+        #: runs on a free core while the other tests run (tests/test_checkov.py).
+        self.checkov = checkov
 
     def stack_file(self, variant: str, stack: str) -> Path:
         return self.root / variant / "stacks" / stack / "cdk.tf.json"
@@ -242,11 +274,15 @@ def synthesize(data: Json, outdir: Path) -> None:
     app.synth()  # type: ignore[attr-defined]
 
 
-def checkov_command(directory: Path) -> list[str]:
+#: What checkov scans: every variant but example-plus-app, which is the
+#: example with one more app of the hostile variant's kind (a quarter less scan).
+CHECKOV_VARIANTS = ("example", "bastion", "hostile")
+
+
+def checkov_command(root: Path) -> list[str]:
     return [
         str(CHECKOV),
-        "--directory",
-        str(directory),
+        *[arg for variant in CHECKOV_VARIANTS for arg in ("--directory", str(root / variant))],
         "--framework",
         "terraform_json",
         "--skip-download",
@@ -258,21 +294,51 @@ def checkov_command(directory: Path) -> list[str]:
     ]
 
 
+@contextlib.contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
-    root = tmp_path_factory.mktemp("synth")
-    values_dir = tmp_path_factory.mktemp("helm-values")
-    with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
-        for name, make_data in VARIANTS.items():
-            synthesize(make_data(), root / name)
-    result = Synthesized(root)
-    if CHECKOV.exists():
-        result.checkov = BackgroundCommand(
-            checkov_command(root), tmp_path_factory.mktemp("checkov")
-        )
-    yield result
-    if result.checkov is not None:
-        result.checkov.stop()  # still running if the session skipped the checkov test
+def synthesized(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Synthesized]:
+    """Every variant, synthesized once per `make test`, however many workers run it.
+
+    Under pytest-xdist each worker runs this fixture: the first one to take
+    the lock synthesizes into the directory all workers share (the parent of
+    each worker's temp dir) and starts checkov; the others read the result.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = tmp_path_factory.getbasetemp()
+    if worker:
+        shared = shared.parent
+    root, done = shared / "synth", shared / "synth.done"
+    checkov_dir = shared / "checkov"
+    started: BackgroundCommand | None = None
+    with _exclusive(shared / "synth.lock"):
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            values_dir = tmp_path_factory.mktemp("helm-values")
+            with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
+                for name, make_data in VARIANTS.items():
+                    synthesize(make_data(), root / name)
+            if CHECKOV.exists():
+                checkov_dir.mkdir()
+                started = BackgroundCommand(checkov_dir).start(checkov_command(root))
+            done.touch()
+    checkov = BackgroundCommand(checkov_dir) if checkov_dir.is_dir() else None
+    yield Synthesized(root, checkov)
+    if started is not None:
+        # Another worker may still wait for it; kill it only when nobody will.
+        wanted = any(item.path.name == "test_checkov.py" for item in request.session.items)
+        started.finish(wait=wanted)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
