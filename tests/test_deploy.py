@@ -108,6 +108,9 @@ def program_steps(recorded: list[list[str]]) -> list[str]:
 def test_dns_mode_is_one_cdktf_call_and_no_tunnel(tmp_path: Path) -> None:
     result, recorded = run_deploy(tmp_path, example_data(), "deploy", "--auto-approve")
     assert result.returncode == 0, result.stderr
+    # The config check's line is for the person: stderr, not the script's output.
+    assert result.stderr.startswith("config OK: ")
+    assert result.stdout == ""
     assert recorded[-1:] == [
         ["cdktf", "deploy", "network", "cluster", "bootstrap", "--auto-approve"]
     ]
@@ -348,6 +351,8 @@ def test_state_bucket_creates_then_versions(tmp_path: Path) -> None:
     data = example_data()
     result, recorded = run_state_bucket(tmp_path, data, FAKE_FAIL_ON="buckets describe")
     assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("config OK: ")
+    assert "config OK" not in result.stdout
     bucket = f"gs://{data['state_bucket']}"
     assert [[*c[1:4], c[4]] for c in recorded] == [
         ["storage", "buckets", "describe", bucket],

@@ -14,8 +14,9 @@
 #            (the bastion goes with the cluster stack).
 # The tunnel is closed on every way out (success, failure, Ctrl-C, TERM).
 # A bad config is refused first (exit 2) with no cloud call. The bastion's
-# name, project and zone come from the validated config, each passed to gcloud
-# as one argument (never through eval or a printed command).
+# name, project and zone come from the validated config, read in the same
+# single load (`python -m platform_config --print-facts`), each passed to
+# gcloud as one argument (never through eval or a printed command).
 set -euo pipefail
 # cdktf reads cdktf.json, and python imports platform_config, from the repository root.
 cd "$(dirname "$0")/.."
@@ -46,19 +47,11 @@ for stack in "${plan_stacks[@]}"; do
   }
 done
 
-# ---- the config first: a bad one stops here (exit 2), before any cloud call
-if ! "$PYTHON" -m platform_config >&2; then
-  exit 2
-fi
-# Four lines: access mode, bastion VM, project, zone (all validated names).
-facts=$("$PYTHON" -c '
-from platform_config import load_config
-config = load_config()
-print(config.cluster.control_plane_access)
-print(config.names.bastion)
-print(config.project_id)
-print(config.bastion_zone)
-') || exit 2
+# ---- the config first: a bad one stops here (exit 2), before any cloud call.
+# One load validates it (the "config OK" line or the error on stderr) and
+# prints four lines: access mode, bastion VM, project, zone (validated names).
+facts=$("$PYTHON" -m platform_config --print-facts \
+  control_plane_access bastion_vm project_id bastion_zone) || exit 2
 {
   read -r access_mode
   read -r bastion_vm

@@ -3,22 +3,16 @@
 #
 # A bad config is refused first (exit 2, the validation error printed once)
 # with no gcloud call. The project, bucket and region come from the validated
-# config and reach gcloud as single arguments (no eval, no string building).
+# config, read in the same single load (`python -m platform_config
+# --print-facts`), and reach gcloud as single arguments (no eval, no string
+# building).
 # A failed create stops here: versioning is only set on a bucket that exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
 
-if ! "$PYTHON" -m platform_config >&2; then
-  exit 2
-fi
-facts=$("$PYTHON" -c '
-from platform_config import load_config
-config = load_config()
-print(config.project_id)
-print(config.state_bucket)
-print(config.region)
-') || exit 2
+# One load: the "config OK" line (or the error) on stderr, three facts on stdout.
+facts=$("$PYTHON" -m platform_config --print-facts project_id state_bucket region) || exit 2
 {
   read -r project
   read -r bucket
