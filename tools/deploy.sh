@@ -103,11 +103,14 @@ trap close_tunnel EXIT
 # this script alone is passed on. Either way the EXIT trap closes the tunnel.
 child=""
 run() {
-  # A script's background commands start with SIGINT ignored: give it back.
-  "$PYTHON" -c 'import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
-signal.signal(signal.SIGQUIT, signal.SIG_DFL)
-os.execvp(sys.argv[1], sys.argv[1:])' "$@" <&0 &
+  # A script's background commands start with SIGINT and SIGQUIT ignored:
+  # the subshell gives them back (bash >= 4.3 lets an asynchronous subshell
+  # reset them), then becomes the command. <&0: it reads the script's stdin
+  # (cdktf's approval prompt), not the /dev/null a background command gets.
+  (
+    trap - INT QUIT
+    exec "$@"
+  ) <&0 &
   child=$!
   local status=0
   wait "$child" || status=$?
