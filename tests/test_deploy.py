@@ -8,8 +8,9 @@ bootstrap on every way out.
 
 from __future__ import annotations
 
-import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,23 +25,49 @@ from tests.conftest import ROOT, Json, Synthesized, bastion_data, example_data, 
 
 DEPLOY = ROOT / "tools" / "deploy.sh"
 
-FAKE = """#!{python}
-import json, os, sys, time
-name = os.path.basename(sys.argv[0])
-args = sys.argv[1:]
-with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps([name, *args]) + "\\n")
-words = " ".join([name, *args])
-if os.environ.get("FAKE_HANG_ON") and os.environ["FAKE_HANG_ON"] in words:
-    open(os.environ["FAKE_LOG"] + ".hanging", "w").close()
-    time.sleep(60)
-if name == "curl":
-    down = os.environ.get("FAKE_PROXY_DOWN") == "1"
-    sys.stdout.write("000" if down else "400")
-    sys.exit(7 if down else 0)
-fail_on = os.environ.get("FAKE_FAIL_ON")
-sys.exit(1 if fail_on and fail_on in words else 0)
+#: The fakes are bash scripts: a Python start per call cost ~30 ms, several per test.
+BASH = shutil.which("bash") or "/bin/bash"
+
+#: A fake cloud tool (written after a `#!` line naming BASH). Each call is logged
+#: as one record: the field count, then the program name and each argument,
+#: every field NUL-terminated (NUL is the one byte an argument cannot hold), so
+#: parse_fake_log() reads back exactly the argv, whatever it contains.
+#: FAKE_HANG_ON: create $FAKE_LOG.hanging, then `exec sleep 60`, so that the signal
+#: that ends the hang reaches the sleeping process itself (a bash killed by TERM
+#: while it waited for a `sleep` child would leave that child holding the pipes).
+FAKE = r"""
+name=${0##*/}
+printf '%s\0' "$(($# + 1))" "$name" "$@" >>"${FAKE_LOG:?}" || exit 125
+words=$name
+for arg in "$@"; do words+=" $arg"; done
+if [[ -n ${FAKE_HANG_ON-} && $words == *"$FAKE_HANG_ON"* ]]; then
+  : >"$FAKE_LOG.hanging"
+  exec sleep 60
+fi
+if [[ $name == curl ]]; then
+  if [[ ${FAKE_PROXY_DOWN-} == 1 ]]; then
+    printf 000
+    exit 7
+  fi
+  printf 400
+  exit 0
+fi
+if [[ -n ${FAKE_FAIL_ON-} && $words == *"$FAKE_FAIL_ON"* ]]; then
+  exit 1
+fi
+exit 0
 """
+
+
+def install_fakes(tmp_path: Path, *tools: str) -> Path:
+    """FAKE as each of `tools` in tmp_path/bin (returned, for PATH)."""
+    fakes = tmp_path / "bin"
+    fakes.mkdir(exist_ok=True)
+    for tool in tools:
+        fake = fakes / tool
+        fake.write_text(f"#!{BASH}{FAKE}")
+        fake.chmod(0o755)
+    return fakes
 
 
 def run_deploy(
@@ -53,12 +80,7 @@ def run_deploy(
 
 
 def start_deploy(tmp_path: Path, data: Json, *args: str, **env: str) -> subprocess.Popen[str]:
-    fakes = tmp_path / "bin"
-    fakes.mkdir(exist_ok=True)
-    for tool in ("cdktf", "gcloud", "ssh", "curl"):
-        fake = fakes / tool
-        fake.write_text(FAKE.format(python=sys.executable))
-        fake.chmod(0o755)
+    fakes = install_fakes(tmp_path, "cdktf", "gcloud", "ssh", "curl")
     config = tmp_path / "platform.yaml"
     config.write_text(yaml.safe_dump(data))
     return subprocess.Popen(
@@ -84,7 +106,23 @@ def calls(tmp_path: Path) -> list[list[str]]:
     log = tmp_path / "calls.log"
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text().splitlines()]
+    return parse_fake_log(log.read_bytes())
+
+
+def parse_fake_log(data: bytes) -> list[list[str]]:
+    """The argv of each call, from FAKE's count-prefixed, NUL-terminated records."""
+    fields = data.split(b"\0")
+    assert fields.pop() == b"", f"log ends inside a field: {data[-80:]!r}"
+    recorded = []
+    start = 0
+    while start < len(fields):
+        count = fields[start]
+        assert re.fullmatch(rb"[1-9][0-9]*", count), f"not a field count: {count!r}"
+        end = start + 1 + int(count)
+        assert end <= len(fields), f"truncated record: {fields[start:]!r}"
+        recorded.append([os.fsdecode(field) for field in fields[start + 1 : end]])
+        start = end
+    return recorded
 
 
 def program_steps(recorded: list[list[str]]) -> list[str]:
@@ -103,6 +141,81 @@ def program_steps(recorded: list[list[str]]) -> list[str]:
         elif call[0] != "curl":
             steps.append(" ".join(call))
     return steps
+
+
+# --- the fakes themselves ------------------------------------------------------------------
+
+#: Arguments a shell or a log format could mangle: each must come back from the log as is.
+HOSTILE_ARGS: list[str | bytes] = [
+    "",
+    " ",
+    "two  words ",
+    "'",
+    '"',
+    "a;b",
+    "$(touch pwned)",
+    "`touch pwned`",
+    "${FAKE_LOG}",
+    "\\",
+    "\\0",
+    "\n",
+    "line\nbreak\n",
+    "\t\r",
+    "%s%n%b",
+    "-n",
+    "-e",
+    "--",
+    "*",
+    "3",
+    "\x1b[31m\x7f",
+    "été ✓",
+    b"\xff\xfe not UTF-8",
+]
+
+
+def test_fake_log_round_trips_any_argv(tmp_path: Path) -> None:
+    fake = install_fakes(tmp_path, "gcloud") / "gcloud"
+    env = {"PATH": "/usr/bin:/bin", "FAKE_LOG": str(tmp_path / "calls.log")}
+    for args in (HOSTILE_ARGS, [], [""], ["auth", "login"]):
+        subprocess.run([fake, *args], env=env, cwd=tmp_path, check=True, timeout=10)
+    assert calls(tmp_path) == [
+        ["gcloud", *map(os.fsdecode, HOSTILE_ARGS)],
+        ["gcloud"],
+        ["gcloud", ""],
+        ["gcloud", "auth", "login"],
+    ]
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "env", "answer"),
+    [
+        ("curl", ["http://127.0.0.1:8888/"], {}, (0, "400")),
+        ("curl", ["http://127.0.0.1:8888/"], {"FAKE_PROXY_DOWN": "1"}, (7, "000")),
+        ("ssh", ["-O", "exit"], {"FAKE_FAIL_ON": "ssh -O exit"}, (1, "")),
+        ("ssh", ["-O exit"], {"FAKE_FAIL_ON": "ssh -O exit"}, (1, "")),  # the words, joined
+        ("ssh", ["-Oexit"], {"FAKE_FAIL_ON": "ssh -O exit"}, (0, "")),
+        ("ssh", ["-O", "exit"], {"FAKE_FAIL_ON": "*"}, (0, "")),  # a substring, not a pattern
+    ],
+)
+def test_fake_answers(
+    tmp_path: Path, tool: str, args: list[str], env: dict[str, str], answer: tuple[int, str]
+) -> None:
+    """Exit status and stdout of a fake call (FAKE_HANG_ON: test_tunnel_closed_when_interrupted)."""
+    fake = install_fakes(tmp_path, tool) / tool
+    result = subprocess.run(
+        [fake, *args],
+        env={"PATH": "/usr/bin:/bin", "FAKE_LOG": str(tmp_path / "calls.log"), **env},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (*answer, "")
+    assert calls(tmp_path) == [[tool, *args]]
+
+
+# --- make deploy / destroy ----------------------------------------------------------------
 
 
 def test_dns_mode_is_one_cdktf_call_and_no_tunnel(tmp_path: Path) -> None:
@@ -313,11 +426,7 @@ STATE_BUCKET = ROOT / "tools" / "state_bucket.sh"
 def run_state_bucket(
     tmp_path: Path, data: Json | str, **env: str
 ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
-    fakes = tmp_path / "bin"
-    fakes.mkdir(exist_ok=True)
-    fake = fakes / "gcloud"
-    fake.write_text(FAKE.format(python=sys.executable))
-    fake.chmod(0o755)
+    fakes = install_fakes(tmp_path, "gcloud")
     config = tmp_path / "platform.yaml"
     config.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
     result = subprocess.run(
