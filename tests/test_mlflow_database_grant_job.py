@@ -11,6 +11,7 @@ $MLFLOW_BIN) as the IAM user: they pass; as a role without the grant they fail.
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import ClassVar
 from urllib.parse import quote
 
@@ -149,12 +151,18 @@ def test_jobs_identity_is_limited_to_the_instance(synthesized: Synthesized) -> N
 
 class _FakeGoogle(http.server.BaseHTTPRequestHandler):
     passwords: ClassVar[list[str]] = []
+    #: Paths of the operation polls (GET).
+    polls: ClassVar[list[str]] = []
+    #: The status a PUT's operation starts in; RUNNING makes the script poll.
+    put_status: ClassVar[str] = "RUNNING"
 
     def do_GET(self) -> None:
         if self.path.endswith("/token"):
             assert self.headers["Metadata-Flavor"] == "Google"
             self._json({"access_token": "token"})
         else:
+            assert self.headers["Authorization"] == "Bearer token"
+            self.polls.append(self.path)
             self._json({"name": "op", "status": "DONE"})
 
     def do_PUT(self) -> None:
@@ -162,7 +170,7 @@ class _FakeGoogle(http.server.BaseHTTPRequestHandler):
         assert self.path == "/v1/projects/p/instances/i/users?name=postgres"
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.passwords.append(body["password"])
-        self._json({"name": "op", "status": "RUNNING"})
+        self._json({"name": "op", "status": self.put_status})
 
     def _json(self, value: Json) -> None:
         data = json.dumps(value).encode()
@@ -176,44 +184,67 @@ class _FakeGoogle(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_password_script_sets_uses_once_and_rotates_away(tmp_path: Path) -> None:
+def _load_password_script() -> ModuleType:
+    """The Job's script as a module (not a package's); it reads its URLs as it loads."""
+    spec = importlib.util.spec_from_file_location("cloudsql_postgres_password", PASSWORD_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_password_script_sets_uses_once_and_rotates_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     server = http.server.HTTPServer(("127.0.0.1", 0), _FakeGoogle)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    env = {
-        **os.environ,
+    passfile = tmp_path / "pgpass"
+    for name, value in {
         "SQLADMIN_API": url,
         "METADATA_HOST": url,
         "PROJECT": "p",
         "INSTANCE": "i",
-        "PGPASSFILE": str(tmp_path / "pgpass"),
+        "PGPASSFILE": str(passfile),
         "GRANT_RESULT": str(tmp_path / "result"),
-    }
+    }.items():
+        monkeypatch.setenv(name, value)
+    passwords: list[str] = []
+    polls: list[str] = []
+    monkeypatch.setattr(_FakeGoogle, "passwords", passwords)
+    monkeypatch.setattr(_FakeGoogle, "polls", polls)
 
-    def run(mode: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(PASSWORD_SCRIPT), mode],
-            env=env,
+    try:
+        # Once as the Job runs it, a stdlib program on its own; its operation is
+        # DONE at once, so it does not wait POLL_SECONDS.
+        monkeypatch.setattr(_FakeGoogle, "put_status", "DONE")
+        standalone = subprocess.run(
+            [sys.executable, str(PASSWORD_SCRIPT), "set"],
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
-
-    try:
-        assert run("set").returncode == 0
-        used = _FakeGoogle.passwords[-1]
-        passfile = tmp_path / "pgpass"
+        assert standalone.returncode == 0, standalone.stderr
+        used = passwords[-1]
         assert passfile.read_text() == f"*:*:*:postgres:{used}\n"
         assert passfile.stat().st_mode & 0o777 == 0o600
+        # The other runs call main() in-process; their operations poll, without waiting.
+        monkeypatch.setattr(_FakeGoogle, "put_status", "RUNNING")
+        script = _load_password_script()
+        monkeypatch.setattr(script, "POLL_SECONDS", 0)
         (tmp_path / "result").write_text("0\n")
-        assert run("rotate").returncode == 0
-        assert _FakeGoogle.passwords[-1] != used and not passfile.exists()
+        assert script.main(["script", "rotate"]) == 0
+        assert passwords[-1] != used and not passfile.exists()
         # A failed grant still rotates, then fails the Job with the reason.
-        assert run("set").returncode == 0
+        assert script.main(["script", "set"]) == 0
+        assert passfile.read_text() == f"*:*:*:postgres:{passwords[-1]}\n"
+        assert passfile.stat().st_mode & 0o777 == 0o600
         (tmp_path / "result").write_text("3\n")
-        failed = run("rotate")
-        assert failed.returncode == 1 and "grant failed" in failed.stderr
-        assert len(set(_FakeGoogle.passwords)) == len(_FakeGoogle.passwords) == 4
+        capsys.readouterr()
+        assert script.main(["script", "rotate"]) == 1
+        assert "grant failed" in capsys.readouterr().err
+        assert len(set(passwords)) == len(passwords) == 4
+        assert polls == ["/v1/projects/p/operations/op"] * 3  # once per RUNNING operation
     finally:
         server.shutdown()

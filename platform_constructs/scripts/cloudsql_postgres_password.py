@@ -25,6 +25,8 @@ import urllib.request
 API = os.environ.get("SQLADMIN_API", "https://sqladmin.googleapis.com")
 METADATA = os.environ.get("METADATA_HOST", "http://metadata.google.internal")
 TIMEOUT_SECONDS = 300
+#: Seconds between polls of a running operation (a constant: the tests poll without waiting).
+POLL_SECONDS = 2
 
 
 def _token() -> str:
@@ -65,7 +67,7 @@ def set_password(project: str, instance: str, password: str) -> None:
     while operation.get("status") != "DONE":
         if time.monotonic() > deadline:
             raise SystemExit(f"Cloud SQL operation {operation.get('name')} not done in time")
-        time.sleep(2)
+        time.sleep(POLL_SECONDS)
         name = urllib.parse.quote(str(operation["name"]))
         operation = _call("GET", f"{base}/operations/{name}", token)
     if operation.get("error"):
