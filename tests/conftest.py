@@ -20,12 +20,15 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from main import prepare_jsii
+
+if TYPE_CHECKING:
+    from tests.postgres_server import Postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
@@ -339,6 +342,15 @@ def synthesized(
         # Another worker may still wait for it; kill it only when nobody will.
         wanted = any(item.path.name == "test_checkov.py" for item in request.session.items)
         started.finish(wait=wanted)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """One Cloud SQL-like PostgreSQL for the session; each module adds its own database."""
+    from tests.postgres_server import cloud_sql_like_postgres
+
+    with cloud_sql_like_postgres() as server:
+        yield server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,10 +1,11 @@
 """A throwaway PostgreSQL (Debian's, >= 15: `make test` installs it) laid out like Cloud SQL.
 
 Databases belong to cloudsqlsuperuser (no superuser), `postgres` is a member of
-it and no superuser, and the caller names the login roles. The server listens
-on loopback TCP (MLflow's URI) and on a unix socket in a private temporary
-directory, runs as a non-root user when the tests run as root (initdb refuses
-root), and is stopped and removed afterwards.
+it and no superuser. One server serves the session (conftest.py); each test
+module adds its own database and login roles (Postgres.add_database), so the
+modules share no schema. The server listens on loopback TCP (MLflow's URI) and
+on a unix socket in a private temporary directory, runs as a non-root user when
+the tests run as root (initdb refuses root), and is stopped and removed afterwards.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import pytest
 
 from platform_constructs.mlflow_database_grant import PSQL_FLAGS, quote_identifier
 
-DATABASE = "mlflow"
 #: The role initdb creates; used only to lay the server out.
 BOOTSTRAP_ROLE = "bootstrap"
 
@@ -44,11 +44,26 @@ def _server_bin() -> Path:
 
 
 class Postgres:
-    def __init__(self, bin_dir: Path, port: int, socket_dir: Path) -> None:
+    """The server, and the database psql connects to unless told another."""
+
+    def __init__(self, bin_dir: Path, port: int, socket_dir: Path, database: str) -> None:
         self.bin_dir, self.port, self.socket_dir = bin_dir, port, socket_dir
+        self.database = database
+
+    def add_database(self, name: str, login_roles: Sequence[str]) -> Postgres:
+        """A new database owned by cloudsqlsuperuser, and these plain login roles.
+
+        Roles are server-wide: each module names its own."""
+        for statement in (
+            f"CREATE DATABASE {quote_identifier(name)} OWNER cloudsqlsuperuser",
+            *(f"CREATE ROLE {quote_identifier(role)} LOGIN" for role in login_roles),
+        ):
+            result = self.psql(BOOTSTRAP_ROLE, statement)
+            assert result.returncode == 0, result.stderr
+        return Postgres(self.bin_dir, self.port, self.socket_dir, name)
 
     def psql(
-        self, user: str, sql: str, database: str = DATABASE
+        self, user: str, sql: str, database: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run SQL (one statement or a script, on stdin) as `user`, with the Job's psql flags."""
         return subprocess.run(
@@ -62,7 +77,7 @@ class Postgres:
                 "-U",
                 user,
                 "-d",
-                database,
+                database or self.database,
             ],
             input=sql,
             capture_output=True,
@@ -80,8 +95,8 @@ def _user_exists(name: str) -> bool:
 
 
 @contextlib.contextmanager
-def cloud_sql_like_postgres(login_roles: Sequence[str]) -> Iterator[Postgres]:
-    """A running server with Cloud SQL's layout and these plain login roles."""
+def cloud_sql_like_postgres() -> Iterator[Postgres]:
+    """A running server with Cloud SQL's roles; psql connects to database `postgres`."""
     bin_dir = _server_bin()
     # Not under pytest's tmp root: that one is private to root, and the
     # server's user must reach its data directory.
@@ -132,14 +147,12 @@ def cloud_sql_like_postgres(login_roles: Sequence[str]) -> Iterator[Postgres]:
             timeout=120,
             start_new_session=True,
         )
-        server = Postgres(bin_dir, port, root)
+        server = Postgres(bin_dir, port, root, "postgres")
         for statement in (
             "CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEDB CREATEROLE",
             "CREATE ROLE postgres LOGIN NOSUPERUSER IN ROLE cloudsqlsuperuser",
-            f"CREATE DATABASE {DATABASE} OWNER cloudsqlsuperuser",
-            *(f"CREATE ROLE {quote_identifier(role)} LOGIN" for role in login_roles),
         ):
-            result = server.psql(BOOTSTRAP_ROLE, statement, database="postgres")
+            result = server.psql(BOOTSTRAP_ROLE, statement)
             assert result.returncode == 0, result.stderr
         yield server
     finally:

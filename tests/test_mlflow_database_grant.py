@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
 from platform_constructs.mlflow_database_grant import grant_sql, quote_identifier
-from tests.postgres_server import Postgres, cloud_sql_like_postgres
+from tests.postgres_server import Postgres
 
 MLFLOW_USER = "mlflow-dev@my-project-1.iam"
 OTHER_USER = "notebook-dev@my-project-1.iam"
@@ -34,9 +33,8 @@ INSERT INTO alembic_version VALUES ('1b5f0d9ad7c1');
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with cloud_sql_like_postgres([MLFLOW_USER, OTHER_USER]) as server:
-        yield server
+def postgres(postgres_server: Postgres) -> Postgres:
+    return postgres_server.add_database("mlflow", [MLFLOW_USER, OTHER_USER])
 
 
 def psql(server: Postgres, user: str, database: str, sql: str) -> subprocess.CompletedProcess[str]:

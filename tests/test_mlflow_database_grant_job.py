@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import ClassVar
@@ -31,16 +30,15 @@ from platform_constructs.mlflow_database_grant import (
     grant_sql,
 )
 from tests.conftest import Json, Synthesized, only, resources
-from tests.postgres_server import BOOTSTRAP_ROLE, DATABASE, Postgres, cloud_sql_like_postgres
+from tests.postgres_server import BOOTSTRAP_ROLE, Postgres
 from tests.test_bootstrap import dependency_closure, releases, values_of
 
 IAM_USER = "example-mlflow@example-mlops-project.iam"
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with cloud_sql_like_postgres([IAM_USER, "ungranted"]) as server:
-        yield server
+def postgres(postgres_server: Postgres) -> Postgres:
+    return postgres_server.add_database("mlflow_job", [IAM_USER, "ungranted"])
 
 
 def test_server_is_postgresql_15_or_later(postgres: Postgres) -> None:
@@ -79,7 +77,10 @@ def _mlflow_upgrade(postgres: Postgres, *users: str) -> list[str | None]:
     mlflow = os.environ.get("MLFLOW_BIN", "")
     if not Path(mlflow).is_file():
         pytest.skip("MLFLOW_BIN not set (make test installs mlflow into .tools/mlflow)")
-    uris = [f"postgresql://{quote(u, safe='')}@127.0.0.1:{postgres.port}/{DATABASE}" for u in users]
+    uris = [
+        f"postgresql://{quote(u, safe='')}@127.0.0.1:{postgres.port}/{postgres.database}"
+        for u in users
+    ]
     driver = subprocess.run(
         [str(Path(mlflow).parent / "python"), "-c", _UPGRADE_DRIVER, *uris],
         capture_output=True,
