@@ -219,7 +219,8 @@ def test_password_script_sets_uses_once_and_rotates_away(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = http.server.HTTPServer(("127.0.0.1", 0), _FakeGoogle)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for the next poll: 0.5 s by default.
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     passfile = tmp_path / "pgpass"
     for name, value in {
@@ -270,3 +271,4 @@ def test_password_script_sets_uses_once_and_rotates_away(
         assert polls == ["/v1/projects/p/operations/op"] * 3  # once per RUNNING operation
     finally:
         server.shutdown()
+        server.server_close()
