@@ -26,7 +26,7 @@ export CHECKPOINT_DISABLE := 1
 # NODE_OPTIONS is empty (its synth step); so say it here.
 export NODE_OPTIONS := --no-deprecation --max-old-space-size=4096
 
-.PHONY: help deps synth test lint typecheck unit checkov check-config schema bench \
+.PHONY: help deps synth test lint typecheck unit unit-stacks unit-tools checkov check-config schema bench \
         state-bucket plan deploy destroy clean
 
 help: ## List the targets
@@ -85,8 +85,28 @@ postgres-server:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
+# Two pytest sessions side by side, one per core (PLATFORM_TESTS_* in
+# tests/conftest.py). "stacks" alone loads jsii (a ~1 GB node kernel): the
+# construct tests, the one synth of every config variant (made first, read by
+# both sessions), the tests of the synthesized stacks, and checkov over them.
+# "tools" runs every other file: the config checker, the operator scripts and
+# the real services (PostgreSQL, MLflow, JupyterHub); a test there that loads
+# jsii fails and names STACK_TESTS.
+STACK_TESTS := $(addprefix tests/test_,$(addsuffix .py,constructs builtin_apps config_property \
+                 determinism provider_imports checkov bootstrap cluster network argocd_projects \
+                 trust_boundary gitops_handover generated_secrets config_terraform))
+TEST_RUN := .test-run
 unit: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
-	CHECKOV_BIN=$(CURDIR)/$(CHECKOV) MLFLOW_BIN=$(CURDIR)/$(MLFLOW) $(VENV)/bin/pytest
+	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target unit-stacks unit-tools
+
+unit-stacks unit-tools: export CHECKOV_BIN := $(CURDIR)/$(CHECKOV)
+unit-stacks unit-tools: export MLFLOW_BIN := $(CURDIR)/$(MLFLOW)
+unit-stacks unit-tools: export PLATFORM_TESTS_SHARED_DIR := $(CURDIR)/$(TEST_RUN)
+unit-stacks:
+	PLATFORM_TESTS_SESSION=stacks $(VENV)/bin/pytest $(STACK_TESTS)
+unit-tools:
+	PLATFORM_TESTS_SESSION=tools $(VENV)/bin/pytest $(addprefix --ignore=,$(STACK_TESTS))
 
 test: lint typecheck unit ## Lint, type-check, then all tests (snapshots, properties, bad configs, checkov)
 
@@ -115,4 +135,4 @@ bench: deps ## Benchmark: synth vs import floor, test vs synth, peak RSS, bad-co
 	$(VENV)/bin/python bench/run.py
 
 clean: ## Remove build output (keeps the installed toolchain)
-	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out .pytest_cache .mypy_cache .ruff_cache $(TEST_RUN)

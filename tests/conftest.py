@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import json
 import os
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,8 +203,7 @@ class BackgroundCommand:
     """A command running while the tests run, in its own process group.
 
     Its output and exit status go to files in `output_dir` (never a full pipe),
-    so any test process can wait for it, not only the one that started it
-    (under pytest-xdist, one worker starts checkov; another may run its test).
+    so any test process can wait for it, not only the one that started it.
     """
 
     def __init__(self, output_dir: Path) -> None:
@@ -297,51 +296,85 @@ def checkov_command(root: Path) -> list[str]:
     ]
 
 
-@contextlib.contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    with lock_file.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+#: `make unit` runs two pytest sessions side by side, sharing this directory:
+#: "stacks" (jsii: the construct tests, and the one synth of every variant,
+#: which it makes first, and the tests of the synthesized stacks) and "tools"
+#: (the config checker, operator scripts and real services; no jsii).
+SHARED_DIR = os.environ.get("PLATFORM_TESTS_SHARED_DIR", "")
+SESSION = os.environ.get("PLATFORM_TESTS_SESSION", "")
+#: How long the "tools" session waits for the "stacks" session's synth.
+SYNTH_WAIT_SECONDS = 600
+
+
+def _wait_for_synth(done: Path, failed: Path) -> None:
+    deadline = time.monotonic() + SYNTH_WAIT_SECONDS
+    while not done.exists():
+        if failed.exists():
+            pytest.fail(f"the stacks test session's synth failed:\n{failed.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no synth from the stacks test session after {SYNTH_WAIT_SECONDS} s")
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
 def synthesized(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Synthesized]:
-    """Every variant, synthesized once per `make test`, however many workers run it.
+    """Every variant, synthesized once per `make test`, however many sessions read it.
 
-    Under pytest-xdist each worker runs this fixture: the first one to take
-    the lock synthesizes into the directory all workers share (the parent of
-    each worker's temp dir) and starts checkov; the others read the result.
+    Alone, a session synthesizes in its temp dir. Under `make unit` the
+    "stacks" session synthesizes into the shared directory and starts checkov
+    there; the "tools" session waits for it and never loads jsii itself (one
+    ~1 GB jsii kernel at a time).
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    shared = tmp_path_factory.getbasetemp()
-    if worker:
-        shared = shared.parent
-    root, done = shared / "synth", shared / "synth.done"
+    shared = Path(SHARED_DIR) if SHARED_DIR else tmp_path_factory.getbasetemp()
+    root, done, failed = shared / "synth", shared / "synth.done", shared / "synth.failed"
     checkov_dir = shared / "checkov"
     started: BackgroundCommand | None = None
-    with _exclusive(shared / "synth.lock"):
-        if not done.exists():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
-            values_dir = tmp_path_factory.mktemp("helm-values")
+    if SESSION == "tools":
+        _wait_for_synth(done, failed)
+    elif not done.exists():
+        root.mkdir()
+        values_dir = tmp_path_factory.mktemp("helm-values")
+        try:
             with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
                 for name, make_data in VARIANTS.items():
                     synthesize(make_data(), root / name)
-            if CHECKOV.exists():
-                checkov_dir.mkdir()
-                started = BackgroundCommand(checkov_dir).start(checkov_command(root))
-            done.touch()
+        except BaseException as error:
+            failed.write_text(f"{type(error).__name__}: {error}")
+            raise
+        if CHECKOV.exists():
+            checkov_dir.mkdir()
+            started = BackgroundCommand(checkov_dir).start(checkov_command(root))
+        done.touch()
     checkov = BackgroundCommand(checkov_dir) if checkov_dir.is_dir() else None
     yield Synthesized(root, checkov)
     if started is not None:
-        # Another worker may still wait for it; kill it only when nobody will.
-        wanted = any(item.path.name == "test_checkov.py" for item in request.session.items)
+        # Let it finish if a test (in this session or the other) will read it.
+        wanted = SHARED_DIR != "" or any(
+            item.path.name == "test_checkov.py" for item in request.session.items
+        )
         started.finish(wait=wanted)
+
+
+@pytest.fixture(scope="session", autouse=SESSION == "stacks")
+def synthesized_first(synthesized: Synthesized) -> None:
+    """In the stacks session: synthesize before anything else; the tools session waits for it."""
+
+
+def _jsii_loaded() -> bool:
+    return "constructs" in sys.modules or "cdktf" in sys.modules
+
+
+@pytest.fixture(autouse=SESSION == "tools")
+def no_jsii_in_the_tools_session(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The tools session runs beside the stacks one: a second ~1 GB jsii kernel is a bug."""
+    before = _jsii_loaded()
+    yield
+    if not before and _jsii_loaded():
+        pytest.fail(
+            f"{request.node.nodeid} loads jsii: list its file in the Makefile's STACK_TESTS"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -354,8 +387,13 @@ def postgres_server() -> Iterator[Postgres]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The checkov test last: it waits for the background scan, so let it run meanwhile."""
-    items.sort(key=lambda item: item.path.name == "test_checkov.py")
+    """Files that need no synth first (the other session may still be making
+    it), the checkov test last (it waits for the background scan). Whole files
+    move, so module fixtures (servers) still start once."""
+    reads_synth = {
+        item.path for item in items if "synthesized" in getattr(item, "fixturenames", ())
+    }
+    items.sort(key=lambda item: (item.path.name == "test_checkov.py", item.path in reads_synth))
 
 
 def resources(stack: Json, kind: str) -> dict[str, Json]:

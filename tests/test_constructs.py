@@ -32,6 +32,7 @@ from constructs import Construct
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
 from platform_constructs.chart_versions import ChartRef
 from platform_constructs.cluster_access import ClusterAccess, ClusterAccessProps
+from platform_constructs.cluster_facts import ClusterFacts
 from platform_constructs.gke_node_pool import GkeNodePool, GkeNodePoolProps
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
 from platform_constructs.iap_bastion import IapBastion, IapBastionProps
@@ -1105,3 +1106,15 @@ def test_service_identity_has_its_own_account_and_narrow_roles(account_id: str) 
 def test_service_identity_rejects(changes: Changes, match: str) -> None:
     with rejects(match):
         service_identity(**changes)
+
+
+# --- ClusterFacts (the in-cluster registration's labels and annotations) ---
+
+
+def test_cluster_facts_refuse_non_label_values_in_labels() -> None:
+    with pytest.raises(ValueError, match="put it in annotations"):
+        ClusterFacts(labels={"domain": "a" * 64})
+    with pytest.raises(ValueError, match="put it in annotations"):
+        ClusterFacts(labels={"sa": "x@example.com"})
+    with pytest.raises(ValueError, match="not a fact key"):
+        ClusterFacts(labels={}, annotations={"host-x": "y"})

@@ -356,10 +356,9 @@ def test_unknown_action_refused(tmp_path: Path, args: list[str]) -> None:
     assert recorded == []
 
 
-def test_script_port_is_the_bastion_proxy_port() -> None:
-    from platform_constructs.iap_bastion import PROXY_PORT
-
-    assert f"PROXY_PORT={PROXY_PORT}\n" in DEPLOY.read_text()
+def test_script_port_is_the_bastion_proxy_port(synthesized: Synthesized) -> None:
+    provider = synthesized.stack("bastion", "bootstrap")["provider"]["kubernetes"][0]
+    assert f"PROXY_PORT={provider['proxy_url'].rsplit(':', 1)[1]}\n" in DEPLOY.read_text()
 
 
 def test_makefile_deploy_and_destroy_go_through_the_script() -> None:

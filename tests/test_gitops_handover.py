@@ -286,14 +286,3 @@ def test_renderer_refuses_missing_facts_and_unknown_syntax() -> None:
     assert render_go_template('{{ index .metadata.annotations "b" }}', params) == ""
     with pytest.raises(NotImplementedError):
         render_go_template("{{ .metadata.annotations.a | upper }}", params)
-
-
-def test_cluster_facts_refuse_non_label_values_in_labels() -> None:
-    from platform_constructs.cluster_facts import ClusterFacts
-
-    with pytest.raises(ValueError, match="put it in annotations"):
-        ClusterFacts(labels={"domain": "a" * 64})
-    with pytest.raises(ValueError, match="put it in annotations"):
-        ClusterFacts(labels={"sa": "x@example.com"})
-    with pytest.raises(ValueError, match="not a fact key"):
-        ClusterFacts(labels={}, annotations={"host-x": "y"})
