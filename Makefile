@@ -88,13 +88,14 @@ postgres-server:
 # Two pytest sessions side by side, one per core (PLATFORM_TESTS_* in
 # tests/conftest.py). "stacks" alone loads jsii (a ~1 GB node kernel): the
 # construct tests, the one synth of every config variant (made first, read by
-# both sessions), the tests of the synthesized stacks, and checkov over them.
-# "tools" runs every other file: the config checker, the operator scripts and
-# the real services (PostgreSQL, MLflow, JupyterHub); a test there that loads
-# jsii fails and names STACK_TESTS.
+# both sessions), the tests of the synthesized stacks and of their inputs
+# (values files, config schema), and checkov. "tools" runs every other file:
+# the config checker, the operator scripts and the real services (PostgreSQL,
+# MLflow, JupyterHub); a test there that loads jsii fails and names
+# STACK_TESTS. The split keeps the two halves about equally long.
 STACK_TESTS := $(addprefix tests/test_,$(addsuffix .py,constructs builtin_apps config_property \
                  determinism provider_imports checkov bootstrap cluster network argocd_projects \
-                 trust_boundary gitops_handover generated_secrets config_terraform))
+                 trust_boundary gitops_handover generated_secrets config_terraform helm_values schema))
 TEST_RUN := .test-run
 unit: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
 	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)
