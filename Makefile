@@ -26,7 +26,7 @@ export CHECKPOINT_DISABLE := 1
 # NODE_OPTIONS is empty (its synth step); so say it here.
 export NODE_OPTIONS := --no-deprecation --max-old-space-size=4096
 
-.PHONY: help deps synth test lint typecheck unit unit-stacks unit-tools checkov check-config schema bench \
+.PHONY: help deps synth test lint typecheck unit unit-prepare unit-stacks unit-tools checkov check-config schema bench \
         state-bucket plan deploy destroy clean
 
 help: ## List the targets
@@ -97,8 +97,10 @@ STACK_TESTS := $(addprefix tests/test_,$(addsuffix .py,constructs builtin_apps c
                  determinism provider_imports checkov bootstrap cluster network argocd_projects \
                  trust_boundary gitops_handover generated_secrets config_terraform helm_values schema))
 TEST_RUN := .test-run
-unit: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
+unit-prepare: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
 	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)
+
+unit: unit-prepare ## All tests (snapshots, properties, bad configs, real services, checkov)
 	@$(MAKE) --no-print-directory -j2 --output-sync=target unit-stacks unit-tools
 
 unit-stacks unit-tools: export CHECKOV_BIN := $(CURDIR)/$(CHECKOV)
@@ -109,7 +111,10 @@ unit-stacks:
 unit-tools:
 	PLATFORM_TESTS_SESSION=tools $(VENV)/bin/pytest $(addprefix --ignore=,$(STACK_TESTS))
 
-test: lint typecheck unit ## Lint, type-check, then all tests (snapshots, properties, bad configs, checkov)
+# The type-check runs beside the two test sessions (each output is printed
+# whole when its part ends; any failure fails the target).
+test: lint unit-prepare ## Lint, then type-check and all tests side by side
+	@$(MAKE) --no-print-directory -j3 --output-sync=target typecheck unit-stacks unit-tools
 
 schema: $(VENV)/.synced ## Regenerate config/schema.json from the config model
 	$(VENV)/bin/python -m platform_config.schema > config/schema.json

@@ -156,7 +156,12 @@ def run_measured(command: list[str], *, cwd: Path, env: dict[str, str]) -> Run:
     with tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
         process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+            # Output kept (both streams, in order) for the report of a failed run.
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=stderr,
+            stderr=subprocess.STDOUT,
         )
         sampler = _Sampler(process.pid)
         sampler.start()
