@@ -8,6 +8,7 @@ bootstrap on every way out.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -59,6 +60,50 @@ exit 0
 """
 
 
+#: PYTHON for the scripts: the real `python -m platform_config ...` (0.3 s a
+#: start) run once per distinct arguments and config file, then its stdout,
+#: stderr and exit status replayed, so each script still gets exactly what the
+#: real checker answers. Config files are content-addressed (config_file()),
+#: so an identical config has an identical path, as printed in "config OK".
+CHECKER_MEMO = r"""
+key=$({ printf '%s\0' "$PWD" "${PLATFORM_CONFIG-}" "$@"; } | sha256sum)
+answer=${CHECKER_MEMO_DIR:?}/${key%% *}
+if [[ ! -f $answer/status ]]; then
+  mkdir -p "$answer"
+  "${REAL_PYTHON:?}" "$@" >"$answer/stdout" 2>"$answer/stderr"
+  echo $? >"$answer/status"
+fi
+cat "$answer/stdout"
+cat "$answer/stderr" >&2
+exit "$(cat "$answer/status")"
+"""
+
+
+def memo_dir(tmp_path: Path) -> Path:
+    """Shared by every test of the session (tmp_path's parent is pytest's basetemp)."""
+    return tmp_path.parent / "config-checker-memo"
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    """The config as a file named by its content, so the checker memo can reuse answers."""
+    directory = memo_dir(tmp_path) / "configs"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / (hashlib.sha256(text.encode()).hexdigest() + ".yaml")
+    path.write_text(text)
+    return path
+
+
+def checker_env(tmp_path: Path, fakes: Path) -> dict[str, str]:
+    python = fakes / "python-checker-memo"
+    python.write_text(f"#!{BASH}{CHECKER_MEMO}")
+    python.chmod(0o755)
+    return {
+        "PYTHON": str(python),
+        "REAL_PYTHON": sys.executable,
+        "CHECKER_MEMO_DIR": str(memo_dir(tmp_path)),
+    }
+
+
 def install_fakes(tmp_path: Path, *tools: str) -> Path:
     """FAKE as each of `tools` in tmp_path/bin (returned, for PATH)."""
     fakes = tmp_path / "bin"
@@ -81,13 +126,12 @@ def run_deploy(
 
 def start_deploy(tmp_path: Path, data: Json, *args: str, **env: str) -> subprocess.Popen[str]:
     fakes = install_fakes(tmp_path, "cdktf", "gcloud", "ssh", "curl")
-    config = tmp_path / "platform.yaml"
-    config.write_text(yaml.safe_dump(data))
+    config = config_file(tmp_path, yaml.safe_dump(data))
     return subprocess.Popen(
         [str(DEPLOY), *args],
         env={
             "PATH": f"{fakes}:{Path(sys.executable).parent}:/usr/bin:/bin",
-            "PYTHON": sys.executable,
+            **checker_env(tmp_path, fakes),
             "PLATFORM_CONFIG": str(config),
             "FAKE_LOG": str(tmp_path / "calls.log"),
             "TMPDIR": str(tmp_path),
@@ -426,13 +470,12 @@ def run_state_bucket(
     tmp_path: Path, data: Json | str, **env: str
 ) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
     fakes = install_fakes(tmp_path, "gcloud")
-    config = tmp_path / "platform.yaml"
-    config.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    config = config_file(tmp_path, data if isinstance(data, str) else yaml.safe_dump(data))
     result = subprocess.run(
         [str(STATE_BUCKET)],
         env={
             "PATH": f"{fakes}:{Path(sys.executable).parent}:/usr/bin:/bin",
-            "PYTHON": sys.executable,
+            **checker_env(tmp_path, fakes),
             "PLATFORM_CONFIG": str(config),
             "FAKE_LOG": str(tmp_path / "calls.log"),
             **env,
