@@ -306,11 +306,28 @@ SESSION = os.environ.get("PLATFORM_TESTS_SESSION", "")
 SYNTH_WAIT_SECONDS = 600
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if SESSION == "stacks":
+        # The tools session stops waiting for the synth once this process is gone.
+        (Path(SHARED_DIR) / "stacks.pid").write_text(str(os.getpid()))
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _wait_for_synth(done: Path, failed: Path) -> None:
+    pid_file = done.parent / "stacks.pid"
     deadline = time.monotonic() + SYNTH_WAIT_SECONDS
     while not done.exists():
         if failed.exists():
             pytest.fail(f"the stacks test session's synth failed:\n{failed.read_text()[-3000:]}")
+        if pid_file.exists() and not _alive(pid_file) and not done.exists():
+            pytest.fail("the stacks test session ended without synthesizing (see its output)")
         if time.monotonic() > deadline:
             pytest.fail(f"no synth from the stacks test session after {SYNTH_WAIT_SECONDS} s")
         time.sleep(0.1)
