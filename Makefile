@@ -101,20 +101,24 @@ unit-prepare: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgr
 	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)
 
 unit: unit-prepare ## All tests (snapshots, properties, bad configs, real services, checkov)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target unit-stacks unit-tools
+	@$(MAKE) --no-print-directory -j2 --output-sync=target SESSIONS_PREPARED=1 unit-stacks unit-tools
 
+# The two sessions only run together, after unit-prepare emptied $(TEST_RUN)
+# (alone, one would read a stale synth or wait for one that never comes).
+# Each keeps its own pytest cache, so `pytest --lf` sees both sessions' failures.
 unit-stacks unit-tools: export CHECKOV_BIN := $(CURDIR)/$(CHECKOV)
 unit-stacks unit-tools: export MLFLOW_BIN := $(CURDIR)/$(MLFLOW)
 unit-stacks unit-tools: export PLATFORM_TESTS_SHARED_DIR := $(CURDIR)/$(TEST_RUN)
-unit-stacks:
-	PLATFORM_TESTS_SESSION=stacks $(VENV)/bin/pytest $(STACK_TESTS)
-unit-tools:
-	PLATFORM_TESTS_SESSION=tools $(VENV)/bin/pytest $(addprefix --ignore=,$(STACK_TESTS))
+unit-stacks unit-tools:
+	@test -n "$(SESSIONS_PREPARED)" || { echo "$@ runs inside \`make unit\` or \`make test\`" >&2; exit 2; }
+	PLATFORM_TESTS_SESSION=$(@:unit-%=%) $(VENV)/bin/pytest -o cache_dir=.pytest_cache/$(@:unit-%=%) \
+	  $(if $(filter unit-stacks,$@),$(STACK_TESTS),$(addprefix --ignore=,$(STACK_TESTS)))
 
 # The type-check runs beside the two test sessions (each output is printed
 # whole when its part ends; any failure fails the target).
 test: lint unit-prepare ## Lint, then type-check and all tests side by side
-	@$(MAKE) --no-print-directory -j3 --output-sync=target typecheck unit-stacks unit-tools
+	@$(MAKE) --no-print-directory -j3 --output-sync=target SESSIONS_PREPARED=1 \
+	  typecheck unit-stacks unit-tools
 
 schema: $(VENV)/.synced ## Regenerate config/schema.json from the config model
 	$(VENV)/bin/python -m platform_config.schema > config/schema.json

@@ -235,16 +235,15 @@ class BackgroundCommand:
             time.sleep(0.1)
         return self.stdout.read_text(), self.stderr.read_text()
 
-    def finish(self, wait: bool, timeout: float = 900) -> None:
-        """In the process that started it: let it end (wait) or kill its group."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        if wait:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=timeout)
-                return
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+    def returncode(self) -> int:
+        """Its exit status, once output() has returned."""
+        return int(self.status.read_text())
+
+    def stop(self) -> None:
+        """In the process that started it: kill its process group if it still runs."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 class Synthesized:
@@ -307,9 +306,24 @@ SYNTH_WAIT_SECONDS = 600
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if SESSION and not Path(SHARED_DIR or "/nonexistent").is_dir():
+        raise pytest.UsageError(
+            "PLATFORM_TESTS_SESSION needs PLATFORM_TESTS_SHARED_DIR, an emptied directory: "
+            "run `make unit` or `make test`"
+        )
     if SESSION == "stacks":
         # The tools session stops waiting for the synth once this process is gone.
-        (Path(SHARED_DIR) / "stacks.pid").write_text(str(os.getpid()))
+        pid_file = Path(SHARED_DIR) / "stacks.pid"
+        pid_file.with_suffix(".tmp").write_text(str(os.getpid()))
+        pid_file.with_suffix(".tmp").replace(pid_file)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if SESSION == "tools" and _jsii_loaded():
+        raise pytest.UsageError(
+            "a test file of the tools session imports jsii (constructs, cdktf or a provider) "
+            "at module level: list it in the Makefile's STACK_TESTS"
+        )
 
 
 def _alive(pid_file: Path) -> bool:
@@ -367,11 +381,9 @@ def synthesized(
     checkov = BackgroundCommand(checkov_dir) if checkov_dir.is_dir() else None
     yield Synthesized(root, checkov)
     if started is not None:
-        # Let it finish if a test (in this session or the other) will read it.
-        wanted = SHARED_DIR != "" or any(
-            item.path.name == "test_checkov.py" for item in request.session.items
-        )
-        started.finish(wait=wanted)
+        # test_checkov runs last and has waited for it; if it did not run
+        # (deselected, interrupted), checkov is no use any more.
+        started.stop()
 
 
 @pytest.fixture(scope="session", autouse=SESSION == "stacks")

@@ -32,17 +32,23 @@ def test_checkov_reports_no_failed_check(synthesized: Synthesized) -> None:
     assert stdout.strip(), stderr
     reports = []
     decoder, position = json.JSONDecoder(), 0
-    while position < len(stdout.rstrip()):  # one JSON document per --directory
+    # checkov 3.3.30 prints one JSON document per --directory, each holding
+    # the results so far, so a failed check may be listed more than once.
+    while position < len(stdout.rstrip()):
         document, position = decoder.raw_decode(stdout, position)
         reports += document if isinstance(document, list) else [document]
         while position < len(stdout) and stdout[position].isspace():
             position += 1
-    failed = [
-        f"{check['check_id']} {check['resource']} ({check['file_abs_path']}): {check['check_name']}"
-        for report in reports
-        for check in report.get("results", {}).get("failed_checks", [])
-    ]
+    failed = sorted(
+        {
+            f"{check['check_id']} {check['resource']} ({check['file_abs_path']}): "
+            + check["check_name"]
+            for report in reports
+            for check in report.get("results", {}).get("failed_checks", [])
+        }
+    )
     assert not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert synthesized.checkov.returncode() == 0, stderr[-3000:]  # 1: failed checks, else error
     crashed = set(re.findall(r"Failed to run check (\w+)", stderr))
     assert crashed <= set(CHECKS_THAT_CRASH), f"checks checkov could not run: {sorted(crashed)}"
     scanned = {
