@@ -200,48 +200,27 @@ CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".tools" / "checkov" / "bin"
 
 
 class BackgroundCommand:
-    """A command running while the tests run, in its own process group.
+    """A command running while the tests run, in its own process group (checkov
+    forks); its output goes to files, never a full pipe."""
 
-    Its output and exit status go to files in `output_dir` (never a full pipe),
-    so any test process can wait for it, not only the one that started it.
-    """
-
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, command: list[str], output_dir: Path) -> None:
         self.stdout = output_dir / "stdout"
         self.stderr = output_dir / "stderr"
-        self.status = output_dir / "status"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, command: list[str]) -> BackgroundCommand:
-        script = '"$@" >"$OUT" 2>"$ERR"; echo $? >"$STATUS.tmp"; mv "$STATUS.tmp" "$STATUS"'
-        self.process = subprocess.Popen(
-            ["/bin/sh", "-c", script, "sh", *command],
-            env={
-                **os.environ,
-                "OUT": str(self.stdout),
-                "ERR": str(self.stderr),
-                "STATUS": str(self.status),
-            },
-            start_new_session=True,
-        )
-        return self
+        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
+            self.process = subprocess.Popen(command, stdout=out, stderr=err, start_new_session=True)
 
     def output(self, timeout: float) -> tuple[str, str]:
         """Wait for it to end: (stdout, stderr)."""
-        deadline = time.monotonic() + timeout
-        while not self.status.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no exit status in {self.status} after {timeout} s")
-            time.sleep(0.1)
+        self.process.wait(timeout=timeout)
         return self.stdout.read_text(), self.stderr.read_text()
 
     def returncode(self) -> int:
         """Its exit status, once output() has returned."""
-        return int(self.status.read_text())
+        return self.process.wait()
 
     def stop(self) -> None:
-        """In the process that started it: kill its process group if it still runs."""
-        if self.process is not None and self.process.poll() is None:
+        """Kill its process group if it still runs."""
+        if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
@@ -348,42 +327,38 @@ def _wait_for_synth(done: Path, failed: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def synthesized(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Synthesized]:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     """Every variant, synthesized once per `make test`, however many sessions read it.
 
     Alone, a session synthesizes in its temp dir. Under `make unit` the
-    "stacks" session synthesizes into the shared directory and starts checkov
-    there; the "tools" session waits for it and never loads jsii itself (one
-    ~1 GB jsii kernel at a time).
+    "stacks" session synthesizes into the shared directory (emptied by
+    unit-prepare) and starts checkov; the "tools" session waits for the synth
+    and never loads jsii itself (one ~1 GB jsii kernel at a time).
     """
     shared = Path(SHARED_DIR) if SHARED_DIR else tmp_path_factory.getbasetemp()
     root, done, failed = shared / "synth", shared / "synth.done", shared / "synth.failed"
-    checkov_dir = shared / "checkov"
-    started: BackgroundCommand | None = None
     if SESSION == "tools":
         _wait_for_synth(done, failed)
-    elif not done.exists():
-        root.mkdir()
-        values_dir = tmp_path_factory.mktemp("helm-values")
-        try:
-            with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
-                for name, make_data in VARIANTS.items():
-                    synthesize(make_data(), root / name)
-        except BaseException as error:
-            failed.write_text(f"{type(error).__name__}: {error}")
-            raise
-        if CHECKOV.exists():
-            checkov_dir.mkdir()
-            started = BackgroundCommand(checkov_dir).start(checkov_command(root))
-        done.touch()
-    checkov = BackgroundCommand(checkov_dir) if checkov_dir.is_dir() else None
+        yield Synthesized(root, checkov=None)  # test_checkov runs in the stacks session
+        return
+    root.mkdir()
+    values_dir = tmp_path_factory.mktemp("helm-values")
+    try:
+        with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
+            for name, make_data in VARIANTS.items():
+                synthesize(make_data(), root / name)
+    except BaseException as error:
+        failed.write_text(f"{type(error).__name__}: {error}")
+        raise
+    checkov = None
+    if CHECKOV.exists():
+        checkov = BackgroundCommand(checkov_command(root), tmp_path_factory.mktemp("checkov"))
+    done.touch()
     yield Synthesized(root, checkov)
-    if started is not None:
+    if checkov is not None:
         # test_checkov runs last and has waited for it; if it did not run
         # (deselected, interrupted), checkov is no use any more.
-        started.stop()
+        checkov.stop()
 
 
 @pytest.fixture(scope="session", autouse=SESSION == "stacks")
