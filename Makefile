@@ -105,13 +105,15 @@ unit: unit-prepare ## All tests (snapshots, properties, bad configs, real servic
 
 # The two sessions only run together, after unit-prepare emptied $(TEST_RUN)
 # (alone, one would read a stale synth or wait for one that never comes).
-# Each keeps its own pytest cache, so `pytest --lf` sees both sessions' failures.
+# Each keeps its own pytest cache, so `pytest --lf` sees both sessions' failures,
+# and its own temp dir (both pruning /tmp/pytest-of-$$USER at once race).
 unit-stacks unit-tools: export CHECKOV_BIN := $(CURDIR)/$(CHECKOV)
 unit-stacks unit-tools: export MLFLOW_BIN := $(CURDIR)/$(MLFLOW)
 unit-stacks unit-tools: export PLATFORM_TESTS_SHARED_DIR := $(CURDIR)/$(TEST_RUN)
 unit-stacks unit-tools:
 	@test -n "$(SESSIONS_PREPARED)" || { echo "$@ runs inside \`make unit\` or \`make test\`" >&2; exit 2; }
 	PLATFORM_TESTS_SESSION=$(@:unit-%=%) $(VENV)/bin/pytest -o cache_dir=.pytest_cache/$(@:unit-%=%) \
+	  --basetemp=$(CURDIR)/$(TEST_RUN)/tmp-$(@:unit-%=%) \
 	  $(if $(filter unit-stacks,$@),$(STACK_TESTS),$(addprefix --ignore=,$(STACK_TESTS)))
 
 # The type-check runs beside the two test sessions (each output is printed
