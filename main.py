@@ -24,7 +24,7 @@ def prepare_jsii() -> None:
         os.environ["PATH"] = venv_bin + os.pathsep + path
     os.environ.setdefault("CHECKPOINT_DISABLE", "1")
     os.environ.setdefault("NODE_OPTIONS", "--no-deprecation")
-    from platform_constructs import provider_imports
+    from stacks import provider_imports
 
     provider_imports.install()  # before any provider package is imported
 

@@ -223,7 +223,7 @@ def floor_command(*, lazy: bool) -> list[str]:
     installs platform_constructs.provider_imports first), so synth minus that
     floor is what our own code costs.
     """
-    setup = ["from platform_constructs import provider_imports", "provider_imports.install()"]
+    setup = ["from stacks import provider_imports", "provider_imports.install()"]
     code = "\n".join([*(setup if lazy else []), "import cdktf", *provider_import_statements()])
     return [str(PYTHON), "-c", code]
 

@@ -16,8 +16,8 @@ from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_helm.provider import HelmProvider
 from constructs import Construct
 
-from platform_constructs.chart_versions import ARGOCD_APPS
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
+from platform_services.argocd.charts import ARGOCD_APPS
 
 SEMVER = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?")
 

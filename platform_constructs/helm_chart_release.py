@@ -11,8 +11,8 @@ from cdktf_cdktf_provider_helm.provider import HelmProvider
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
-from platform_constructs.chart_versions import ChartRef
-from platform_constructs.helm_values import deep_merge, load_values, to_values_yaml
+from platform_builders.charts import ChartRef
+from platform_builders.helm_values import deep_merge, load_values, to_values_yaml
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,8 +22,8 @@ from cdktf_cdktf_provider_google.iap_tunnel_instance_iam_member import IapTunnel
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
 from constructs import Construct
 
-from platform_constructs.iam_members import not_iam_members
-from platform_constructs.naming import slug
+from platform_builders.iam_members import not_iam_members
+from platform_builders.naming import slug
 from platform_constructs.service_identity import ServiceIdentity, ServiceIdentityProps
 
 #: Source range of IAP TCP forwarding (Google-documented, fixed).

@@ -21,14 +21,14 @@ from cdktf_cdktf_provider_kubernetes.ingress_v1 import IngressV1
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
-from platform_constructs import mesh_manifests as mesh
+from platform_builders.naming import slug
 from platform_constructs.managed_certificate import (
     ManagedCertificate,
     ManagedCertificateProps,
     certificate_release_name,
 )
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
-from platform_constructs.naming import slug
+from platform_services.istio import mesh
 
 BACKEND_CONFIG_NAME = "iap-gateway"
 FRONTEND_CONFIG_NAME = "https-redirect"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_google.iap_web_iam_member import IapWebIamMember
 from constructs import Construct
 
-from platform_constructs.iam_members import not_iam_members
-from platform_constructs.naming import slug
+from platform_builders.iam_members import not_iam_members
+from platform_builders.naming import slug
 
 IAP_WEB_USER_ROLE = "roles/iap.httpsResourceAccessor"
 

@@ -25,8 +25,8 @@ from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_helm.provider import HelmProvider
 from constructs import Construct
 
+from platform_builders.naming import slug
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
-from platform_constructs.naming import slug
 
 #: The ManagedCertificate CRD's limit on a domain (spec.domains[].maxLength).
 MAX_DOMAIN_LENGTH = 63

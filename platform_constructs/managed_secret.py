@@ -22,7 +22,7 @@ from cdktf_cdktf_provider_google.secret_manager_secret_iam_member import (
 )
 from constructs import Construct
 
-from platform_constructs.naming import slug
+from platform_builders.naming import slug
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,7 +20,7 @@ from cdktf_cdktf_provider_helm.provider import HelmProvider
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
-from platform_constructs.helm_values import to_values_yaml
+from platform_builders.helm_values import to_values_yaml
 
 MANIFESTS_CHART_DIR = Path(__file__).resolve().parent.parent / "charts" / "manifests"
 

@@ -26,44 +26,12 @@ from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1
 from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1
 from constructs import Construct
 
+from platform_builders.helm_values import load_values
+from platform_builders.workloads import Workload
 from platform_config import AppConfig, PlatformConfig
-from platform_constructs import external_secrets_manifests as eso
-from platform_constructs import mesh_manifests as mesh
-from platform_constructs.app_values import (
-    HUB_SECRET_KEYS,
-    HUB_SECRET_NAME,
-    JUPYTER_USER_SERVICE_ACCOUNT,
-    JUPYTERHUB_IGNORE_DIFFERENCES,
-    MLFLOW_FLASK_SECRET_KEY,
-    MLFLOW_FLASK_SECRET_NAME,
-    GpuPool,
-    jupyterhub_values,
-    mlflow_values,
-)
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
-from platform_constructs.argo_projects import PLATFORM_PROJECT, TEAM_PROJECT, app_project
-from platform_constructs.argocd_values import (
-    ARGOCD_SERVER_SERVICE,
-    OIDC_CLIENT_SECRET,
-    argocd_values,
-)
-from platform_constructs.chart_versions import (
-    ARGO_CD,
-    EXTERNAL_SECRETS,
-    ISTIO_BASE,
-    ISTIO_GATEWAY,
-    ISTIOD,
-)
 from platform_constructs.cluster_access import ClusterAccess, ClusterAccessProps
-from platform_constructs.cluster_facts import (
-    CLUSTER_SECRET_LABEL,
-    IN_CLUSTER_NAME,
-    IN_CLUSTER_SERVER,
-    ClusterFacts,
-    fact_key,
-)
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
-from platform_constructs.helm_values import load_values
 from platform_constructs.iap_ingress import (
     IapIngress,
     IapIngressProps,
@@ -71,9 +39,21 @@ from platform_constructs.iap_ingress import (
     gateway_service_annotations,
 )
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
-from platform_constructs.mlflow_database_grant import grant_job_manifests
-from platform_constructs.mlflow_storage import DATABASE_NAME
-from platform_constructs.platform_workloads import (
+from platform_services.argocd.charts import ARGO_CD
+from platform_services.argocd.cluster_facts import (
+    CLUSTER_SECRET_LABEL,
+    IN_CLUSTER_NAME,
+    IN_CLUSTER_SERVER,
+    ClusterFacts,
+    fact_key,
+)
+from platform_services.argocd.projects import PLATFORM_PROJECT, TEAM_PROJECT, app_project
+from platform_services.argocd.values import (
+    ARGOCD_SERVER_SERVICE,
+    OIDC_CLIENT_SECRET,
+    argocd_values,
+)
+from platform_services.argocd.workloads import (
     ARGOCD_APPLICATIONSET,
     ARGOCD_CONTROLLER,
     ARGOCD_DEX,
@@ -82,13 +62,29 @@ from platform_constructs.platform_workloads import (
     ARGOCD_REDIS,
     ARGOCD_REPO_SERVER,
     ARGOCD_SERVER,
-    GATEWAY,
-    GATEWAY_NAMESPACE,
-    GATEWAY_RELEASE,
-    Workload,
-    jupyterhub_workloads,
-    mlflow_workload,
 )
+from platform_services.external_secrets import manifests as eso
+from platform_services.external_secrets.charts import EXTERNAL_SECRETS
+from platform_services.istio import mesh
+from platform_services.istio.charts import ISTIO_BASE, ISTIO_GATEWAY, ISTIOD
+from platform_services.istio.workloads import GATEWAY, GATEWAY_NAMESPACE, GATEWAY_RELEASE
+from platform_services.jupyterhub.values import (
+    HUB_SECRET_KEYS,
+    HUB_SECRET_NAME,
+    JUPYTER_USER_SERVICE_ACCOUNT,
+    JUPYTERHUB_IGNORE_DIFFERENCES,
+    GpuPool,
+    jupyterhub_values,
+)
+from platform_services.jupyterhub.workloads import jupyterhub_workloads
+from platform_services.mlflow.cloud import DATABASE_NAME
+from platform_services.mlflow.database_grant import grant_job_manifests
+from platform_services.mlflow.values import (
+    MLFLOW_FLASK_SECRET_KEY,
+    MLFLOW_FLASK_SECRET_NAME,
+    mlflow_values,
+)
+from platform_services.mlflow.workloads import mlflow_workload
 from stacks.base import PlatformStack
 from stacks.cluster import EXTERNAL_SECRETS_KSA, MLFLOW_SERVICE_ACCOUNT, ClusterStack
 from stacks.network import NetworkStack

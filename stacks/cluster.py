@@ -8,8 +8,6 @@ from constructs import Construct
 from platform_config import PlatformConfig
 from platform_constructs.iap_web_access import IapWebAccess, IapWebAccessProps
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
-from platform_constructs.mlflow_database_grant import GRANT_SERVICE_ACCOUNT
-from platform_constructs.mlflow_storage import MlflowStorage, MlflowStorageProps
 from platform_constructs.private_gke_cluster import (
     BastionSpec,
     NodePoolSpec,
@@ -22,6 +20,8 @@ from platform_constructs.service_identity import (
     ServiceIdentity,
     ServiceIdentityProps,
 )
+from platform_services.mlflow.cloud import MlflowStorage, MlflowStorageProps
+from platform_services.mlflow.database_grant import GRANT_SERVICE_ACCOUNT
 from stacks.base import PlatformStack
 from stacks.network import NetworkStack
 

@@ -170,8 +170,8 @@ def hostile_data() -> Json:
 @contextlib.contextmanager
 def values_dir_with(files: dict[str, str], directory: Path) -> Iterator[Path]:
     """helm-values/ copied to `directory` plus `files`, seen by the config and the values loader."""
+    from platform_builders import helm_values
     from platform_config import model
-    from platform_constructs import helm_values
 
     for source in helm_values.HELM_VALUES_DIR.glob("*.yaml"):
         shutil.copy(source, directory / source.name)
@@ -430,8 +430,8 @@ def team_values_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     resources.limits.memory to 8Gi, so a test can tell which file was read.
     Both the config (file exists?) and the values loader see this directory.
     """
+    from platform_builders import helm_values
     from platform_config import model
-    from platform_constructs import helm_values
 
     for source in helm_values.HELM_VALUES_DIR.glob("*.yaml"):
         shutil.copy(source, tmp_path / source.name)

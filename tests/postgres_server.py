@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_constructs.mlflow_database_grant import PSQL_FLAGS, quote_identifier
+from platform_services.mlflow.database_grant import PSQL_FLAGS, quote_identifier
 
 #: The role initdb creates; used only to lay the server out.
 BOOTSTRAP_ROLE = "bootstrap"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from platform_config import parse_config
-from platform_constructs.argo_projects import IN_CLUSTER, app_project
+from platform_services.argocd.projects import IN_CLUSTER, app_project
 from tests.conftest import VARIANTS, Json, Synthesized, resources
 from tests.test_bootstrap import releases, values_of
 

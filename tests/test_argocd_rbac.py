@@ -22,7 +22,7 @@ import casbin
 import pytest
 import yaml
 
-from platform_constructs.argocd_values import argocd_values
+from platform_services.argocd.values import argocd_values
 from tests.conftest import Synthesized, example_data
 from tests.test_bootstrap import releases, values_of
 

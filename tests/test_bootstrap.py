@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from platform_constructs.helm_values import chart_values_problems
+from platform_builders.helm_values import chart_values_problems
 from tests.conftest import EXTRA_APP, Json, Synthesized, only, resources
 
 BOTH = ["example", "bastion"]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from platform_builders.helm_values import chart_values_problems
 from platform_config import PlatformConfig, parse_config
-from platform_constructs.helm_values import chart_values_problems
 from tests.conftest import Json, example_data
 
 if TYPE_CHECKING:

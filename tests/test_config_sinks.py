@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from platform_config import ConfigError, parse_config
 from platform_config.types import PATTERN_HELP
-from platform_constructs.argocd_values import argocd_values
+from platform_services.argocd.values import argocd_values
 from tests.conftest import VARIANTS, Synthesized, example_data
 from tests.test_argocd_rbac import _policy_lines
 

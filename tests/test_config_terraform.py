@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from platform_constructs.terraform_literal import (
+from platform_builders.terraform_literal import (
     CDKTF_TOKEN,
     escape_template,
     terraform_literal_value,

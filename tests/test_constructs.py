@@ -29,10 +29,9 @@ from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
+from platform_builders.charts import ChartRef
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
-from platform_constructs.chart_versions import ChartRef
 from platform_constructs.cluster_access import ClusterAccess, ClusterAccessProps
-from platform_constructs.cluster_facts import ClusterFacts
 from platform_constructs.gke_node_pool import GkeNodePool, GkeNodePoolProps
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
 from platform_constructs.iap_bastion import IapBastion, IapBastionProps
@@ -46,7 +45,6 @@ from platform_constructs.managed_certificate import (
 )
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
-from platform_constructs.mlflow_storage import MlflowStorage, MlflowStorageProps
 from platform_constructs.private_gke_cluster import (
     BastionSpec,
     NodePoolSpec,
@@ -64,6 +62,8 @@ from platform_constructs.service_identity import (
     ServiceIdentity,
     ServiceIdentityProps,
 )
+from platform_services.argocd.cluster_facts import ClusterFacts
+from platform_services.mlflow.cloud import MlflowStorage, MlflowStorageProps
 from tests.conftest import Json, only, resources
 
 PROJECT = "example-project"

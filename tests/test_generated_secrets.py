@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import copy
 
-from platform_constructs.app_values import (
+from platform_services.jupyterhub.values import (
     HUB_SECRET_KEYS,
     HUB_SECRET_NAME,
     HUB_VALUES_CHECKSUM_ANNOTATION,
-    MLFLOW_FLASK_SECRET_KEY,
-    MLFLOW_FLASK_SECRET_NAME,
     values_checksum,
 )
+from platform_services.mlflow.values import MLFLOW_FLASK_SECRET_KEY, MLFLOW_FLASK_SECRET_NAME
 from tests.conftest import Json, Synthesized
 from tests.test_bootstrap import releases, values_of
 

@@ -15,17 +15,8 @@ from typing import Any
 
 import pytest
 
-from platform_config import load_config, parse_config
-from platform_constructs import helm_values
-from platform_constructs.app_values import (
-    AUTHENTICATOR_CONFIG_KEY,
-    CLOUD_SQL_PROXY_IMAGE,
-    GPU_START_TIMEOUT_SECONDS,
-    GpuPool,
-    jupyterhub_values,
-    mlflow_values,
-)
-from platform_constructs.helm_values import (
+from platform_builders import helm_values
+from platform_builders.helm_values import (
     CHART_NAMES,
     CHART_REFERENCE_DIR,
     HELM_VALUES_DIR,
@@ -34,7 +25,15 @@ from platform_constructs.helm_values import (
     load_values,
     reference_identity,
 )
-from platform_constructs.values_audit import (
+from platform_config import load_config, parse_config
+from platform_services.jupyterhub.values import (
+    AUTHENTICATOR_CONFIG_KEY,
+    GPU_START_TIMEOUT_SECONDS,
+    GpuPool,
+    jupyterhub_values,
+)
+from platform_services.mlflow.values import CLOUD_SQL_PROXY_IMAGE, mlflow_values
+from platform_services.values_audit import (
     ValuesFileUse,
     audit_values_files,
     values_file_uses,

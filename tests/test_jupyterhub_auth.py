@@ -24,16 +24,17 @@ from typing import Any
 import pytest
 import requests
 
-from platform_constructs import platform_workloads as pw
-from platform_constructs.app_values import AUTHENTICATOR_CONFIG_KEY, HUB_SECRET_NAME
+from platform_services.istio import workloads as istio_pods
+from platform_services.jupyterhub import workloads as jupyterhub_pods
+from platform_services.jupyterhub.values import AUTHENTICATOR_CONFIG_KEY, HUB_SECRET_NAME
 from tests.conftest import Synthesized
 from tests.test_bootstrap import releases, values_of
 from tests.test_generated_secrets import generated
 
-GATEWAY_URI = "spiffe://" + pw.GATEWAY.principal
-PROXY_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["proxy"].principal
-HUB_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["hub"].principal
-USER_POD_URI = "spiffe://" + pw.jupyterhub_workloads("jupyterhub")["user"].principal
+GATEWAY_URI = "spiffe://" + istio_pods.GATEWAY.principal
+PROXY_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["proxy"].principal
+HUB_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["hub"].principal
+USER_POD_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["user"].principal
 STARTUP_SECONDS = 60
 XFCC = "X-Forwarded-Client-Cert"
 

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from platform_constructs.mlflow_database_grant import grant_sql, quote_identifier
+from platform_services.mlflow.database_grant import grant_sql, quote_identifier
 from tests.postgres_server import Postgres
 
 MLFLOW_USER = "mlflow-dev@my-project-1.iam"

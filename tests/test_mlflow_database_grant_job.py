@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
-from platform_constructs.mlflow_database_grant import (
+from platform_services.mlflow.database_grant import (
     GRANT_PERMISSIONS,
     PASSWORD_SCRIPT,
     grant_sql,

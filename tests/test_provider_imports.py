@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from jsii import _reference_map
 
-from platform_constructs.provider_imports import (
+from stacks.provider_imports import (
     _SUBMODULE_IMPORT,
     LAZY_PACKAGES,
     install,

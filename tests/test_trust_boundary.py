@@ -19,10 +19,14 @@ from typing import Any
 import pytest
 import yaml
 
-from platform_constructs import mesh_manifests as mesh
-from platform_constructs import platform_workloads as pw
-from platform_constructs.app_values import AUTHENTICATOR_CONFIG_KEY
-from platform_constructs.argocd_values import AUTHPROXY_HEADER_DEFAULTS
+from platform_builders import workloads as builders_workloads
+from platform_services.argocd import workloads as argocd_pods
+from platform_services.argocd.values import AUTHPROXY_HEADER_DEFAULTS
+from platform_services.istio import mesh
+from platform_services.istio import workloads as istio_pods
+from platform_services.jupyterhub import workloads as jupyterhub_pods
+from platform_services.jupyterhub.values import AUTHENTICATOR_CONFIG_KEY
+from platform_services.mlflow import workloads as mlflow_pods
 from tests.conftest import ROOT, Json, Synthesized
 from tests.istio_authz import Request, Workload, allowed
 from tests.test_bootstrap import custom_resources, releases, values_of
@@ -139,7 +143,7 @@ def gateway_controlled_headers(synthesized: Synthesized, variant: str) -> dict[s
 
 
 def _claim_required(objects: list[Json], claim: str) -> bool:
-    gateway = Workload(namespace=pw.GATEWAY_NAMESPACE, labels=pw.GATEWAY.selector)
+    gateway = Workload(namespace=istio_pods.GATEWAY_NAMESPACE, labels=istio_pods.GATEWAY.selector)
     policies = [o for o in objects if o["kind"] == "AuthorizationPolicy"]
     without = _iap_request(claims={})
     with_claim = _iap_request(claims={claim: "alice@example.com"})
@@ -206,7 +210,7 @@ def test_gateway_admits_only_verified_iap_requests_from_google(
     synthesized: Synthesized, variant: str
 ) -> None:
     policies = _with_project_number(_policies(synthesized, variant))
-    gateway = Workload(namespace=pw.GATEWAY_NAMESPACE, labels=pw.GATEWAY.selector)
+    gateway = Workload(namespace=istio_pods.GATEWAY_NAMESPACE, labels=istio_pods.GATEWAY.selector)
     assert allowed(policies, gateway, _iap_request())
     refused = {
         "no token": _iap_request(request_principal=None, claims={}, audiences=[]),
@@ -233,11 +237,12 @@ def test_gateway_network_policy_admits_only_google_ranges(
     policies = [
         o
         for o in _objects(synthesized, variant, "mesh-policies")
-        if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == pw.GATEWAY_NAMESPACE
+        if o["kind"] == "NetworkPolicy"
+        and o["metadata"]["namespace"] == istio_pods.GATEWAY_NAMESPACE
     ]
     assert len(policies) == 1
     spec = policies[0]["spec"]
-    assert spec["podSelector"] == {"matchLabels": dict(pw.GATEWAY.selector)}
+    assert spec["podSelector"] == {"matchLabels": dict(istio_pods.GATEWAY.selector)}
     assert spec["policyTypes"] == ["Ingress"]
     (rule,) = spec["ingress"]
     assert sorted(peer["ipBlock"]["cidr"] for peer in rule["from"]) == sorted(
@@ -260,21 +265,21 @@ def _table() -> list[dict[str, str]]:
     ]
 
 
-def _mesh_workloads(variant: str) -> dict[str, pw.Workload]:
+def _mesh_workloads(variant: str) -> dict[str, builders_workloads.Workload]:
     """Every workload the table speaks of, as deployed in this variant."""
     workloads = [
-        pw.GATEWAY,
-        pw.ARGOCD_SERVER,
-        pw.ARGOCD_DEX,
-        pw.ARGOCD_REPO_SERVER,
-        pw.ARGOCD_REDIS,
-        pw.ARGOCD_CONTROLLER,
-        pw.ARGOCD_APPLICATIONSET,
-        pw.ARGOCD_NOTIFICATIONS,
-        *pw.jupyterhub_workloads("jupyterhub").values(),
+        istio_pods.GATEWAY,
+        argocd_pods.ARGOCD_SERVER,
+        argocd_pods.ARGOCD_DEX,
+        argocd_pods.ARGOCD_REPO_SERVER,
+        argocd_pods.ARGOCD_REDIS,
+        argocd_pods.ARGOCD_CONTROLLER,
+        argocd_pods.ARGOCD_APPLICATIONSET,
+        argocd_pods.ARGOCD_NOTIFICATIONS,
+        *jupyterhub_pods.jupyterhub_workloads("jupyterhub").values(),
     ]
     if variant == "example":
-        workloads.append(pw.mlflow_workload("mlflow", "mlflow"))
+        workloads.append(mlflow_pods.mlflow_workload("mlflow", "mlflow"))
     return {w.name: w for w in workloads}
 
 
@@ -293,7 +298,7 @@ def test_reachability_matches_the_table(synthesized: Synthesized, variant: str) 
     rows = [row for row in _table() if row["workload"] in workloads]
     covered = {(row["workload"], int(row["port"])) for row in rows}
     for name, workload in workloads.items():
-        if name == pw.GATEWAY.name:
+        if name == istio_pods.GATEWAY.name:
             continue  # the gateway's own rules: test_gateway_admits_only_...
         for port in workload.ports:
             assert (name, port) in covered, f"{name}:{port} is missing from docs/security.md"
@@ -336,7 +341,7 @@ def test_platform_namespaces_deny_by_default(synthesized: Synthesized, variant: 
     assert namespaces <= strict
     # A workload nobody named is unreachable, whoever calls.
     stray = Workload(namespace="argocd", labels={"app": "something-new"})
-    for principal in (pw.GATEWAY.principal, pw.ARGOCD_SERVER.principal, None):
+    for principal in (istio_pods.GATEWAY.principal, argocd_pods.ARGOCD_SERVER.principal, None):
         assert not allowed(objects, stray, Request(principal=principal, port=8080))
 
 
@@ -361,11 +366,13 @@ def test_custom_app_that_trusts_the_header_takes_only_the_gateway() -> None:
     policies = BootstrapStack._mesh_policies(config, config.apps.enabled())
     pod = cast_workload("notes")
     neighbour = "cluster.local/ns/notes/sa/default"
-    assert allowed(policies, pod, Request(principal=pw.GATEWAY.principal, port=3000))
+    assert allowed(policies, pod, Request(principal=istio_pods.GATEWAY.principal, port=3000))
     assert not allowed(policies, pod, Request(principal=neighbour, port=3000))
-    assert not allowed(policies, pod, Request(principal=pw.ARGOCD_SERVER.principal, port=3000))
+    assert not allowed(
+        policies, pod, Request(principal=argocd_pods.ARGOCD_SERVER.principal, port=3000)
+    )
     board = cast_workload("board")
-    assert allowed(policies, board, Request(principal=pw.GATEWAY.principal, port=3000))
+    assert allowed(policies, board, Request(principal=istio_pods.GATEWAY.principal, port=3000))
     assert allowed(
         policies, board, Request(principal="cluster.local/ns/board/sa/default", port=3000)
     )

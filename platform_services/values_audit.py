@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import yaml
 
-from platform_config import PlatformConfig
-from platform_constructs import chart_versions
-from platform_constructs.helm_values import (
+from platform_builders.helm_values import (
     chart_values_problems,
     load_values,
     reference_directories,
     reference_identity,
 )
+from platform_config import PlatformConfig
+from platform_services.registry import pinned_charts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,8 +75,8 @@ def values_file_uses(config: PlatformConfig) -> list[ValuesFileUse]:
             chart=_identity(ref.repository, ref.chart, ref.version),
             used_by=f"platform chart {ref.chart}",
         )
-        for ref in vars(chart_versions).values()
-        if isinstance(ref, chart_versions.ChartRef) and ref.values_file
+        for ref in pinned_charts()
+        if ref.values_file
     ]
     uses += [
         ValuesFileUse(

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from platform_constructs.terraform_literal import CDKTF_TOKEN_MARKER, escape_template
+from platform_builders.terraform_literal import CDKTF_TOKEN_MARKER, escape_template
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: One YAML file of static values per chart; code merges the computed part over it.

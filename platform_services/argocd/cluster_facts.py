@@ -18,8 +18,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cdktf import Token
-
 #: Argo CD's name and address for the cluster it runs in.
 IN_CLUSTER_NAME = "in-cluster"
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
@@ -47,7 +45,8 @@ class ClusterFacts:
             if not isinstance(value, str):
                 raise ValueError(f"ClusterFacts: {key} is not text")
         for key, value in self.labels.items():
-            if Token.is_unresolved(value) or not LABEL_VALUE.fullmatch(value):
+            # A Terraform reference (a cdktf token, "${...}") never matches LABEL_VALUE.
+            if not LABEL_VALUE.fullmatch(value):
                 raise ValueError(
                     f"ClusterFacts: label {key}={value!r} is not a literal Kubernetes label "
                     "value (at most 63 characters, alphanumeric at both ends): "

@@ -21,10 +21,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from platform_constructs.app_values import (
-    CLOUD_SQL_PROXY_IMAGE,
-    HARDENED_CONTAINER_SECURITY_CONTEXT,
-)
+from platform_builders.container_security import HARDENED_CONTAINER_SECURITY_CONTEXT
+from platform_services.mlflow.values import CLOUD_SQL_PROXY_IMAGE
 
 #: Cloud SQL's name for a service account's IAM database user: its email
 #: without ".gserviceaccount.com" (e.g. mlflow-dev@my-project.iam).

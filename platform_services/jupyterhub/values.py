@@ -1,42 +1,22 @@
-"""Computed Helm values of the apps Argo CD runs: JupyterHub and MLflow.
+"""Computed Helm values of JupyterHub (zero-to-jupyterhub).
 
-Pure Python (no cdktf import). Each function returns the FULL values of its
-chart: the static values file (the app's `values_file` in helm-values/,
-by default <chart>.yaml) with the computed part merged over it. Both results
-pass `chart_values_problems` for their chart with the default files (tested).
+Pure Python (no cdktf import). `jupyterhub_values` returns the FULL values of
+the chart: the static values file (apps.jupyterhub.values_file in helm-values/,
+by default jupyterhub.yaml) with the computed part merged over it. The result
+passes `chart_values_problems` for the chart with the default file (tested).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from platform_constructs.helm_values import deep_merge, load_values
-
-#: Cloud SQL Auth Proxy v2, pinned to an exact release (never a moving tag:
-#: a new proxy must arrive as a reviewed diff).
-CLOUD_SQL_PROXY_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.26.0"
-#: Port the proxy listens on, on the pod's loopback interface only.
-CLOUD_SQL_PROXY_PORT = 5432
-#: The distroless image's "nonroot" user.
-NONROOT_UID = 65532
-#: securityContext of every container the platform itself defines: non-root
-#: (the distroless "nonroot" user), read-only, no privileges, default seccomp.
-HARDENED_CONTAINER_SECURITY_CONTEXT: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "runAsUser": NONROOT_UID,
-    "runAsGroup": NONROOT_UID,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+from platform_builders.helm_values import deep_merge, load_values
+from platform_builders.kubernetes_names import K8S_NAME as _K8S_NAME
 
 #: hub.extraConfig key of the authenticator snippet (the chart runs the
 #: snippets last, sorted by key).
@@ -45,16 +25,13 @@ AUTHENTICATOR_CONFIG_KEY = "iap-header-authenticator"
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _PRINCIPAL = re.compile(r"^[A-Za-z0-9.-]+/ns/[a-z0-9-]+/sa/[a-z0-9.-]+$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
-_CONNECTION_NAME = re.compile(r"^[a-z0-9:.-]+:[a-z0-9-]+:[a-z0-9-]+$")
-_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_GSA_SUFFIX = ".gserviceaccount.com"
 
 # --- Generated app secrets (issue #12, item 3) -------------------------------------
 # Argo CD renders charts with `helm template`, where `lookup` finds nothing, so
 # both charts would make new random secrets on every render. External Secrets
 # generates them once in the cluster (stacks/bootstrap.py); the charts read
 # them through the settings below. No value is in Git or Terraform state.
+
 
 #: hub.existingSecret: z2jh's hub reads these keys from it before its own
 #: Secret (files/hub/z2jh.py get_secret_value: "existing-secret" first).
@@ -96,16 +73,6 @@ JUPYTERHUB_IGNORE_DIFFERENCES: tuple[dict[str, Any], ...] = (
 #: Replaces the ignored checksum/secret: the hub still restarts when its
 #: values (hence its config in the Secret) change.
 HUB_VALUES_CHECKSUM_ANNOTATION = "checksum/platform-values"
-
-#: The chart reads MLFLOW_FLASK_SERVER_SECRET_KEY through envFrom; ours is the
-#: last envFrom source (extraSecretNamesForEnvFrom), and Kubernetes takes the
-#: last source's value for a duplicate key.
-MLFLOW_FLASK_SECRET_NAME = "mlflow-flask-secret-key"
-MLFLOW_FLASK_SECRET_KEY = "MLFLOW_FLASK_SERVER_SECRET_KEY"
-#: flaskServerSecretKey: non-empty, so templates/flask_secret.yaml renders
-#: this instead of mlflow.generateRandomHex (its lookup never finds the
-#: Secret under Argo CD). Overridden by MLFLOW_FLASK_SECRET_NAME above.
-MLFLOW_FLASK_PLACEHOLDER = f"unused; overridden by the Secret {MLFLOW_FLASK_SECRET_NAME}"
 
 
 # --- JupyterHub ----------------------------------------------------------------
@@ -413,124 +380,3 @@ def _checked_email(value: str) -> str:
     if not (local and at and "." in domain) or any(ch.isspace() for ch in email):
         raise ValueError(f"admin user must be an email address, got {value!r}")
     return email
-
-
-# --- MLflow ----------------------------------------------------------------------
-
-
-def mlflow_values(
-    *,
-    values_file: str,
-    service_account_name: str,
-    gcp_service_account: str,
-    artifact_bucket: str,
-    sql_instance_connection_name: str,
-    database: str,
-    database_user: str,
-    public_host: str | None = None,
-) -> dict[str, Any]:
-    """Full community-charts/mlflow 1.11.5 values.
-
-    - values_file: the static values in helm-values/ (apps.mlflow.values_file,
-      "mlflow.yaml" by default); the computed part is merged over them.
-    - service_account_name: Kubernetes service account the chart creates.
-    - gcp_service_account: Google service account email it impersonates
-      through Workload Identity (bucket and Cloud SQL access).
-    - artifact_bucket: GCS bucket name for artifacts (no gs://).
-    - sql_instance_connection_name: "<project>:<region>:<instance>".
-    - database: PostgreSQL database name.
-    - database_user: IAM database user: the Google service account email
-      without ".gserviceaccount.com".
-    - public_host: the browser-facing host (mlflow.<domain>). MLflow 3.x
-      rejects other Host headers and cross-origin POSTs, so without it only
-      in-cluster clients (mlflow.<namespace>.svc...) can use the server.
-
-    Backend store: the chart's backendStore.postgres.* insists on a password
-    (its Secret template `required`s one), and its other DB options are
-    mysql/mssql. So postgres stays disabled and the URI goes in as
-    extraArgs.backendStoreUri: the chart renders every extraArgs entry as
-    `--<kebab-case key>=<value>` after its own `--backend-store-uri=sqlite...`
-    and click (MLflow's CLI) keeps the last value of a repeated option. The URI
-    carries no password: the Cloud SQL Auth Proxy sidecar logs in with the
-    pod's IAM identity (--auto-iam-authn).
-    """
-    if not _K8S_NAME.match(service_account_name):
-        raise ValueError(f"service_account_name is not a Kubernetes name: {service_account_name!r}")
-    if not gcp_service_account.endswith(_GSA_SUFFIX) or "@" not in gcp_service_account:
-        raise ValueError(
-            f"gcp_service_account must be a service account email, got {gcp_service_account!r}"
-        )
-    if not _BUCKET.match(artifact_bucket):
-        raise ValueError(
-            f"artifact_bucket must be a bucket name (no gs://), got {artifact_bucket!r}"
-        )
-    if not _CONNECTION_NAME.match(sql_instance_connection_name):
-        raise ValueError(
-            "sql_instance_connection_name must be <project>:<region>:<instance>, "
-            f"got {sql_instance_connection_name!r}"
-        )
-    if not database or "/" in database or "?" in database:
-        raise ValueError(f"database must be a plain database name, got {database!r}")
-    if database_user.endswith(_GSA_SUFFIX) or not database_user:
-        raise ValueError(
-            "database_user is the IAM database user: the service account email without "
-            f"{_GSA_SUFFIX!r}, got {database_user!r}"
-        )
-
-    static = load_values(values_file)
-    # user@ in a URL: the "@" of the IAM user name must be percent-encoded.
-    backend_store_uri = (
-        f"postgresql://{quote(database_user, safe='')}@127.0.0.1:{CLOUD_SQL_PROXY_PORT}/"
-        f"{quote(database, safe='')}"
-    )
-    computed: dict[str, Any] = {
-        "serviceAccount": {
-            "create": True,
-            "name": service_account_name,
-            "annotations": {"iam.gke.io/gcp-service-account": gcp_service_account},
-        },
-        "artifactRoot": {"gcs": {"enabled": True, "bucket": artifact_bucket, "path": ""}},
-        "extraArgs": {"backendStoreUri": backend_store_uri},
-        "flaskServerSecretKey": MLFLOW_FLASK_PLACEHOLDER,
-        "extraSecretNamesForEnvFrom": [
-            *[
-                name
-                for name in static.get("extraSecretNamesForEnvFrom", [])
-                if name != MLFLOW_FLASK_SECRET_NAME
-            ],
-            MLFLOW_FLASK_SECRET_NAME,
-        ],
-        # The chart appends initContainers after its own (none here). With
-        # restartPolicy Always it is a native sidecar: started before MLflow,
-        # kept running, stopped after it.
-        "initContainers": [_cloud_sql_proxy(sql_instance_connection_name)],
-    }
-    if public_host is not None:
-        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", public_host):
-            raise ValueError(f"public_host must be a host name, got {public_host!r}")
-        computed["serverAllowedHosts"] = [*static.get("serverAllowedHosts", []), public_host]
-        computed["corsAllowedOrigins"] = [f"https://{public_host}"]
-    return deep_merge(static, computed)
-
-
-def _cloud_sql_proxy(connection_name: str) -> dict[str, Any]:
-    return {
-        "name": "cloud-sql-proxy",
-        "image": CLOUD_SQL_PROXY_IMAGE,
-        "restartPolicy": "Always",
-        "args": [
-            # Log in as the pod's Google service account (IAM database auth).
-            "--auto-iam-authn",
-            # The instance has no public IP; reach it over the VPC.
-            "--private-ip",
-            # JSON logs for Cloud Logging.
-            "--structured-logs",
-            f"--port={CLOUD_SQL_PROXY_PORT}",
-            connection_name,
-        ],
-        "securityContext": copy.deepcopy(HARDENED_CONTAINER_SECURITY_CONTEXT),
-        "resources": {
-            "requests": {"cpu": "50m", "memory": "64Mi"},
-            "limits": {"memory": "256Mi"},
-        },
-    }

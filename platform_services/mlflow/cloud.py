@@ -31,12 +31,12 @@ from cdktf_cdktf_provider_google.storage_bucket import (
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
-from platform_constructs.mlflow_database_grant import GRANT_PERMISSIONS
 from platform_constructs.service_identity import (
     KubernetesServiceAccountRef,
     ServiceIdentity,
     ServiceIdentityProps,
 )
+from platform_services.mlflow.database_grant import GRANT_PERMISSIONS
 
 DATABASE_NAME = "mlflow"
 

@@ -281,7 +281,3 @@ def network_policy(
             ],
         },
     }
-
-
-def service_account_principal(namespace: str, service_account: str) -> str:
-    return f"cluster.local/ns/{namespace}/sa/{service_account}"

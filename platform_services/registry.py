@@ -1,0 +1,39 @@
+"""The built-in services, in install order, found by package name.
+
+Each entry names a package of platform_services/. By convention the package
+holds `charts.py` (its pinned charts, pure data). Listing the
+packages here is all it takes to add a built-in service; this module imports
+no cdktf, so the config checker can list the pinned charts before jsii loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+
+from platform_builders.charts import ChartRef
+
+#: Install order: the order of the constructs and of every shared list the
+#: services contribute to (namespaces, secrets, mesh policies, routes, facts).
+BUILT_IN_SERVICES: tuple[str, ...] = (
+    "istio",
+    "external_secrets",
+    "argocd",
+    "jupyterhub",
+    "mlflow",
+    "chart_app",
+)
+
+
+def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]:
+    """Every chart the services pin, in install order (pure: no cdktf)."""
+    charts: list[ChartRef] = []
+    for package in packages:
+        try:
+            module = importlib.import_module(f"platform_services.{package}.charts")
+        except ModuleNotFoundError as error:
+            if error.name != f"platform_services.{package}.charts":
+                raise
+            continue
+        charts += [ref for ref in vars(module).values() if isinstance(ref, ChartRef)]
+    return charts
