@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from platform_config import ConfigError, PlatformConfig, load_config
+
+if TYPE_CHECKING:
+    from platform_services.service import PlatformService
 
 
 def prepare_jsii() -> None:
@@ -29,19 +34,29 @@ def prepare_jsii() -> None:
     provider_imports.install()  # before any provider package is imported
 
 
-def build_app(config: PlatformConfig, outdir: str | None = None) -> object:
-    """Build the App with the three stacks (imports cdktf: ~10 s of jsii)."""
+def build_app(
+    config: PlatformConfig,
+    outdir: str | None = None,
+    services: Sequence[PlatformService] | None = None,
+) -> object:
+    """Build the App with the three stacks (imports cdktf: ~10 s of jsii).
+
+    `services`: the platform services, in install order; default: the built-in
+    ones (platform_services/registry.py). Those the config turns off are skipped.
+    """
     prepare_jsii()
     from cdktf import App
 
+    from platform_services.registry import enabled_services
     from stacks.bootstrap import BootstrapStack
     from stacks.cluster import ClusterStack
     from stacks.network import NetworkStack
 
     app = App(outdir=outdir) if outdir else App()
+    enabled = enabled_services(config, services)
     network = NetworkStack(app, config=config)
-    cluster = ClusterStack(app, config=config, network=network)
-    BootstrapStack(app, config=config, network=network, cluster=cluster)
+    cluster = ClusterStack(app, config=config, network=network, services=enabled)
+    BootstrapStack(app, config=config, network=network, cluster=cluster, services=enabled)
     return app
 
 

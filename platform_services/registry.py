@@ -1,7 +1,8 @@
 """The built-in services, in install order, found by package name.
 
 Each entry names a package of platform_services/. By convention the package
-holds `charts.py` (its pinned charts, pure data). Listing the
+holds `charts.py` (its pinned charts, pure data) and `service.py` (the
+PlatformService subclass `Service`, which creates constructs). Listing the
 packages here is all it takes to add a built-in service; this module imports
 no cdktf, so the config checker can list the pinned charts before jsii loads.
 """
@@ -10,8 +11,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from platform_builders.charts import ChartRef
+
+if TYPE_CHECKING:
+    from platform_config import PlatformConfig
+    from platform_services.service import PlatformService
 
 #: Install order: the order of the constructs and of every shared list the
 #: services contribute to (namespaces, secrets, mesh policies, routes, facts).
@@ -37,3 +43,18 @@ def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]
             continue
         charts += [ref for ref in vars(module).values() if isinstance(ref, ChartRef)]
     return charts
+
+
+def built_in_services() -> list[PlatformService]:
+    """One instance of each built-in service, in install order (imports cdktf)."""
+    return [
+        importlib.import_module(f"platform_services.{package}.service").Service()
+        for package in BUILT_IN_SERVICES
+    ]
+
+
+def enabled_services(
+    config: PlatformConfig, services: Sequence[PlatformService] | None = None
+) -> list[PlatformService]:
+    """The services the config turns on (all built-ins by default), in order."""
+    return [s for s in (built_in_services() if services is None else services) if s.enabled(config)]

@@ -37,19 +37,31 @@ def _cluster_stack(config: PlatformConfig) -> ClusterStack:
     """The network and cluster stacks of `config`, constructed but not synthesized."""
     from cdktf import Testing
 
+    from platform_services.registry import enabled_services
     from stacks.cluster import ClusterStack
     from stacks.network import NetworkStack
 
     app = Testing.app()
     network = NetworkStack(app, config=config)
-    return ClusterStack(app, config=config, network=network)
+    return ClusterStack(app, config=config, network=network, services=enabled_services(config))
+
+
+def _service(cluster: ClusterStack, name: str) -> Any:
+    """The service instance that provisioned `name` in the cluster stack."""
+    from platform_services.service import ChartAppService
+
+    for service in cluster.services:
+        if isinstance(service, ChartAppService) and name in service.applications(cluster.config):
+            return service
+    raise AssertionError(f"no service runs app {name}")
 
 
 def _app_values(config: PlatformConfig, name: str, cluster: ClusterStack) -> dict[str, Any]:
     """What the bootstrap stack hands Argo CD as the app's Helm values."""
-    from stacks.bootstrap import BootstrapStack
-
-    return BootstrapStack._app_values(name, config.apps.enabled()[name], config, cluster)
+    values: dict[str, Any] = _service(cluster, name).values(
+        config, name, config.apps.enabled()[name]
+    )
+    return values
 
 
 # --- values_file -----------------------------------------------------------------------
@@ -105,12 +117,13 @@ def test_mlflow_workload_identity_follows_its_namespace(
     cluster = _cluster_stack(config)
     mlflow_members = {m for m in _workload_identity_members(cluster) if m.endswith("/mlflow]")}
     assert mlflow_members == {f"serviceAccount:{PROJECT}.svc.id.goog[{expected}/mlflow]"}
-    assert cluster.mlflow is not None
-    account = cluster.mlflow.kubernetes_service_account
+    storage = _service(cluster, "mlflow").storage
+    assert storage is not None
+    account = storage.kubernetes_service_account
     assert (account.namespace, account.name) == (expected, "mlflow")
     # The chart creates exactly the account that the binding trusts.
     values = _app_values(config, "mlflow", cluster)
     assert values["serviceAccount"]["name"] == account.name
     assert values["serviceAccount"]["annotations"]["iam.gke.io/gcp-service-account"] == (
-        cluster.mlflow.identity.email_address
+        storage.identity.email_address
     )

@@ -346,9 +346,9 @@ def test_platform_namespaces_deny_by_default(synthesized: Synthesized, variant: 
 
 
 def test_custom_app_that_trusts_the_header_takes_only_the_gateway() -> None:
-    """Policies of the stack's builder for a custom app, both settings."""
+    """Policies of the chart-app service for a custom app, both settings."""
     from platform_config import parse_config
-    from stacks.bootstrap import BootstrapStack
+    from platform_services.chart_app.service import Service as ChartApps
     from tests.conftest import example_data
 
     data = example_data()
@@ -363,7 +363,7 @@ def test_custom_app_that_trusts_the_header_takes_only_the_gateway() -> None:
     }
     data["apps"]["board"] = {**data["apps"]["notes"], "trusts_identity_header": False}
     config = parse_config(data)
-    policies = BootstrapStack._mesh_policies(config, config.apps.enabled())
+    policies = list(ChartApps().mesh_policies(config))
     pod = cast_workload("notes")
     neighbour = "cluster.local/ns/notes/sa/default"
     assert allowed(policies, pod, Request(principal=istio_pods.GATEWAY.principal, port=3000))

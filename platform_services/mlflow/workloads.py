@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from platform_builders.workloads import Workload
 
+#: The service account MLflow's chart creates (serviceAccount.name).
+MLFLOW_SERVICE_ACCOUNT = "mlflow"
+
 
 def mlflow_workload(namespace: str, service_account: str) -> Workload:
     return Workload(

@@ -1,0 +1,371 @@
+"""Argo CD: the GitOps engine, its sign-in, its projects and the GitOps bridge.
+
+Install order: istiod + the services' secrets + mesh policies -> argo-cd ->
+argocd-projects (AppProjects) -> Applications ("argocd-ready"); argo-cd's own
+Application after its release is ready; the in-cluster registration Secret
+(the platform's facts) -> app-root (the team's app-of-apps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1
+
+from platform_config import PlatformConfig
+from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
+from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
+from platform_constructs.iap_ingress import RouteTarget
+from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
+from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
+from platform_services.argocd.charts import ARGO_CD
+from platform_services.argocd.cluster_facts import (
+    CLUSTER_SECRET_LABEL,
+    IN_CLUSTER_NAME,
+    IN_CLUSTER_SERVER,
+    ClusterFacts,
+)
+from platform_services.argocd.projects import PLATFORM_PROJECT, TEAM_PROJECT, app_project
+from platform_services.argocd.values import ARGOCD_SERVER_SERVICE, OIDC_CLIENT_SECRET, argocd_values
+from platform_services.argocd.workloads import (
+    ARGOCD_APPLICATIONSET,
+    ARGOCD_CONTROLLER,
+    ARGOCD_DEX,
+    ARGOCD_NAMESPACE,
+    ARGOCD_NOTIFICATIONS,
+    ARGOCD_REDIS,
+    ARGOCD_REPO_SERVER,
+    ARGOCD_SERVER,
+)
+from platform_services.external_secrets import manifests as eso
+from platform_services.istio import mesh
+from platform_services.istio.workloads import GATEWAY
+from platform_services.service import (
+    BootstrapContext,
+    ClusterContext,
+    Manifest,
+    Namespace,
+    PlatformService,
+    allow,
+    by,
+)
+
+if TYPE_CHECKING:
+    from stacks.base import PlatformStack
+
+REPO_SECRET = "argocd-repo-gitops"
+#: Secret Manager secret ids (per environment) and the JSON each one holds.
+REPO_CREDENTIALS_SHAPES = {
+    "ssh": {"sshPrivateKey": "a read-only deploy key (PEM)"},
+    "https": {"username": "any non-empty user", "password": "a read-only access token"},
+}
+OIDC_CLIENT_SHAPE = {
+    "clientID": "<id>.apps.googleusercontent.com",
+    "clientSecret": "the OAuth client's secret",
+}
+
+
+def _repo_scheme(config: PlatformConfig) -> str:
+    return "https" if config.gitops.repo_url.startswith("https://") else "ssh"
+
+
+class Service(PlatformService):
+    name = "argocd"
+
+    def namespaces(self, config: PlatformConfig) -> Sequence[Namespace]:
+        return [
+            Namespace(name=ARGOCD_NAMESPACE, sidecars=True, deny_by_default=True),
+            # The team's Application objects live here (no pods: no sidecars).
+            Namespace(name=config.gitops.applications_namespace),
+        ]
+
+    def secret_store_namespaces(self, config: PlatformConfig) -> Sequence[str]:
+        # Repository credentials and the OIDC client: Argo CD's only.
+        return [ARGOCD_NAMESPACE]
+
+    def routes(self, config: PlatformConfig) -> Mapping[str, RouteTarget]:
+        return {
+            config.argocd_host: RouteTarget(
+                service=ARGOCD_SERVER_SERVICE, namespace=ARGOCD_NAMESPACE, port=80
+            )
+        }
+
+    def platform_project_sources(self, config: PlatformConfig) -> Sequence[str]:
+        return [ARGO_CD.repository]
+
+    def platform_project_destinations(self, config: PlatformConfig) -> Sequence[str]:
+        return [ARGOCD_NAMESPACE]
+
+    def mesh_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
+        # The UI/API from the gateway; Dex only behind argocd-server (its
+        # authproxy connector trusts headers); repo-server and Redis only from
+        # the components that use them (the chart's NetworkPolicies agree).
+        return [
+            allow(ARGOCD_SERVER, by(GATEWAY)),
+            allow(ARGOCD_DEX, by(ARGOCD_SERVER)),
+            allow(
+                ARGOCD_REPO_SERVER,
+                by(ARGOCD_CONTROLLER, ARGOCD_SERVER, ARGOCD_APPLICATIONSET, ARGOCD_NOTIFICATIONS),
+            ),
+            allow(ARGOCD_REDIS, by(ARGOCD_SERVER, ARGOCD_CONTROLLER, ARGOCD_REPO_SERVER)),
+        ]
+
+    def facts(self, config: PlatformConfig) -> Mapping[str, str]:
+        return {
+            **self._literal_facts(config),
+            "domain": config.domain,
+            "argocd_host": config.argocd_host,
+            "gke_cluster_name": config.names.gke_cluster,
+            "gke_cluster_location": config.region,
+            "gitops_repo_url": config.gitops.repo_url,
+            "gitops_revision": config.gitops.revision,
+            "team_applications_namespace": config.gitops.applications_namespace,
+        }
+
+    @staticmethod
+    def _literal_facts(config: PlatformConfig) -> dict[str, str]:
+        """Facts that are literal label values (selectable in a cluster generator)."""
+        return {
+            "environment": config.environment,
+            "gcp_project_id": config.project_id,
+            "gcp_region": config.region,
+        }
+
+    def final_steps(self, config: PlatformConfig) -> Sequence[str]:
+        return [
+            f"open https://{config.argocd_host} and sign in as a member of access.iap_members "
+            "(certificates turn ACTIVE once DNS points at the ingress IP, up to an hour)"
+        ]
+
+    # ---- cluster stack: the secrets only the operator can fill
+    def provision(self, stack: PlatformStack, ctx: ClusterContext) -> None:
+        config = ctx.config
+        if config.gitops.needs_credentials:
+            ctx.secrets["repo-credentials"] = ManagedSecret(
+                stack,
+                "argocd-repo-credentials",
+                props=ManagedSecretProps(
+                    secret_id=config.names.repo_credentials_secret,
+                    project_id=config.project_id,
+                    region=config.region,
+                    accessors=dict(ctx.secret_readers),
+                    value_shape=REPO_CREDENTIALS_SHAPES[_repo_scheme(config)],
+                    description=f"Argo CD credentials for {config.gitops.repo_url}",
+                ),
+            )
+        if config.access.argocd_sign_in == "google_oidc":
+            ctx.secrets["oidc-client"] = ManagedSecret(
+                stack,
+                "argocd-oidc-client",
+                props=ManagedSecretProps(
+                    secret_id=config.names.oidc_client_secret,
+                    project_id=config.project_id,
+                    region=config.region,
+                    accessors=dict(ctx.secret_readers),
+                    value_shape=OIDC_CLIENT_SHAPE,
+                    description=(
+                        f"Google OAuth client for Argo CD; redirect URI "
+                        f"https://{config.argocd_host}/api/dex/callback"
+                    ),
+                ),
+            )
+
+    def secret_objects(self, ctx: BootstrapContext) -> Sequence[Manifest]:
+        secrets, config = ctx.cluster.secrets, ctx.config
+        objects = []
+        if "repo-credentials" in secrets:
+            keys = (
+                ("username", "password") if _repo_scheme(config) == "https" else ("sshPrivateKey",)
+            )
+            objects.append(
+                eso.external_secret(
+                    name="gitops-repository",
+                    namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                    secret_id=secrets["repo-credentials"].secret_id,
+                    target_name=REPO_SECRET,
+                    labels={"argocd.argoproj.io/secret-type": "repository"},
+                    data={
+                        "type": "git",
+                        "url": config.gitops.repo_url,
+                        **{key: "{{ ." + key + " }}" for key in keys},
+                    },
+                )
+            )
+        if "oidc-client" in secrets:
+            objects.append(
+                eso.external_secret(
+                    name="argocd-oidc-client",
+                    namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                    secret_id=secrets["oidc-client"].secret_id,
+                    target_name=OIDC_CLIENT_SECRET,
+                    # Argo CD only resolves $<secret>:<key> from Secrets it owns.
+                    labels={"app.kubernetes.io/part-of": "argocd"},
+                    data={"clientID": "{{ .clientID }}", "clientSecret": "{{ .clientSecret }}"},
+                )
+            )
+        return objects
+
+    # ---- bootstrap stack
+    def install(self, stack: PlatformStack, ctx: BootstrapContext) -> None:
+        config = ctx.config
+        argocd = self.release(
+            stack,
+            "argo-cd",
+            HelmChartReleaseProps(
+                chart=ARGO_CD,
+                release_name="argo-cd",
+                namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                provider=ctx.helm,
+                computed_values=argocd_values(
+                    host=config.argocd_host,
+                    admins=config.access.argocd_admins,
+                    default_role=config.access.argocd_default_role,
+                    sign_in=config.access.argocd_sign_in,
+                    identity_header=mesh.IDENTITY_HEADER,
+                    team_applications_namespace=config.gitops.applications_namespace,
+                ),
+                depends_on=ctx.stages.after(self.name, "istiod", "secrets", "mesh-policies"),
+                timeout_seconds=900,
+            ),
+        )
+        projects = self._projects(stack, ctx, argocd)
+        ctx.stages.provide(
+            self.name,
+            "argocd-ready",
+            argocd.release,
+            *ctx.stages.after(self.name, "secrets"),
+            projects.release,
+        )
+        self._self_management(stack, ctx, argocd, projects)
+        self._team_root(stack, ctx)
+        TerraformOutput(stack, "argocd_url", value=f"https://{config.argocd_host}")
+
+    def _projects(
+        self, stack: PlatformStack, ctx: BootstrapContext, argocd: HelmChartRelease
+    ) -> ManifestBundle:
+        """Each Application in its lane (docs/architecture.md): the AppProjects
+        need the argo-cd release's CRD, the Applications need the projects."""
+        config = ctx.config
+        gitops = config.gitops
+        team_applications = gitops.applications_namespace
+        return ManifestBundle(
+            stack,
+            "argocd-projects",
+            props=ManifestBundleProps(
+                release_name="argocd-projects",
+                namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                manifests=[
+                    app_project(
+                        name=PLATFORM_PROJECT,
+                        namespace=ARGOCD_NAMESPACE,
+                        description="The platform's apps, written by Terraform into argocd",
+                        source_repos=[
+                            repo
+                            for service in ctx.services
+                            for repo in service.platform_project_sources(config)
+                        ],
+                        destination_namespaces=[
+                            namespace
+                            for service in ctx.services
+                            for namespace in service.platform_project_destinations(config)
+                        ],
+                        # Charts bring ClusterRoles (JupyterHub's scheduler) and CRDs.
+                        cluster_resources=True,
+                    ),
+                    app_project(
+                        name=TEAM_PROJECT,
+                        namespace=ARGOCD_NAMESPACE,
+                        description="The team's GitOps repository (root app-of-apps)",
+                        source_repos=[gitops.repo_url],
+                        destination_namespaces=[team_applications, *gitops.namespaces],
+                        cluster_resources=gitops.cluster_resources,
+                        # CreateNamespace=true for the team's own namespaces only.
+                        creatable_namespaces=gitops.namespaces,
+                        source_namespaces=[team_applications],
+                    ),
+                ],
+                provider=ctx.helm,
+                depends_on=[argocd.release],
+                namespaces=ctx.namespace_references,
+            ),
+        )
+
+    def _self_management(
+        self,
+        stack: PlatformStack,
+        ctx: BootstrapContext,
+        argocd: HelmChartRelease,
+        projects: ManifestBundle,
+    ) -> None:
+        """Argo CD manages itself from the very chart, version and values the
+        release installed (one definition: argocd.values), after that release
+        is ready (wait = true). docs/architecture.md: ownership."""
+        ArgoApp(
+            stack,
+            "app-argo-cd",
+            props=ArgoAppProps(
+                name="argo-cd",
+                destination_namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                source=HelmChartSource(
+                    repo_url=ARGO_CD.repository,
+                    chart=ARGO_CD.chart,
+                    version=ARGO_CD.version,
+                    values=argocd.values,
+                    # Terraform's release name: same labels, same object names.
+                    release_name="argo-cd",
+                ),
+                argocd_namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                provider=ctx.helm,
+                depends_on=[argocd.release, projects.release],
+                project=PLATFORM_PROJECT,
+                cascade_delete=False,
+            ),
+        )
+
+    def _team_root(self, stack: PlatformStack, ctx: BootstrapContext) -> None:
+        """The GitOps bridge (the platform's cloud facts on Argo CD's in-cluster
+        registration, for the team's ApplicationSets), then the team's root app."""
+        config = ctx.config
+        annotations: dict[str, str] = {}
+        for service in ctx.services:
+            annotations.update(service.facts(config))
+        facts = ClusterFacts(labels=self._literal_facts(config), annotations=annotations)
+        registration = SecretV1(
+            stack,
+            "argocd-cluster-in-cluster",
+            provider=ctx.kubernetes,
+            metadata={
+                "name": "argocd-cluster-in-cluster",
+                "namespace": ctx.namespace(ARGOCD_NAMESPACE),
+                "labels": {**facts.labels, **CLUSTER_SECRET_LABEL},
+                "annotations": dict(facts.annotations),
+            },
+            # No credentials: for this address Argo CD uses its own service account.
+            data={
+                "name": IN_CLUSTER_NAME,
+                "server": IN_CLUSTER_SERVER,
+                "config": '{"tlsClientConfig":{"insecure":false}}',
+            },
+        )
+        ArgoApp(
+            stack,
+            "app-root",
+            props=ArgoAppProps(
+                name="root",
+                # Not argocd: the team's Applications land in their own
+                # namespace, where only the team project may be used.
+                destination_namespace=ctx.namespace(config.gitops.applications_namespace),
+                source=GitPathSource(
+                    repo_url=config.gitops.repo_url,
+                    revision=config.gitops.revision,
+                    path=config.gitops.path,
+                ),
+                argocd_namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                provider=ctx.helm,
+                # The team's ApplicationSets read the facts from their first sync.
+                depends_on=[*ctx.stages.after(self.name, "argocd-ready"), registration],
+                project=TEAM_PROJECT,
+            ),
+        )

@@ -1,0 +1,104 @@
+"""JupyterHub: notebooks for every IAP member, signed in from the gateway's header.
+
+Argo CD runs zero-to-jupyterhub (apps.jupyterhub). The hub's own secrets are
+generated once in the cluster; user servers run as a dedicated service account
+that the mesh keeps away from the hub's sign-in handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1
+
+from platform_config import AppConfig, PlatformConfig
+from platform_services.external_secrets.service import generated_secret_objects
+from platform_services.istio import mesh
+from platform_services.istio.workloads import GATEWAY
+from platform_services.jupyterhub.values import (
+    HUB_SECRET_KEYS,
+    HUB_SECRET_NAME,
+    JUPYTER_USER_SERVICE_ACCOUNT,
+    JUPYTERHUB_IGNORE_DIFFERENCES,
+    GpuPool,
+    jupyterhub_values,
+)
+from platform_services.jupyterhub.workloads import jupyterhub_workloads
+from platform_services.service import BootstrapContext, ChartAppService, Manifest, allow, by
+
+if TYPE_CHECKING:
+    from platform_builders.workloads import Workload
+    from stacks.base import PlatformStack
+
+APP = "jupyterhub"
+
+
+def notebook_servers(config: PlatformConfig) -> Workload | None:
+    """The user servers' pods (callers of other services), None when JupyterHub is off."""
+    if not config.apps.jupyterhub.enabled:
+        return None
+    return jupyterhub_workloads(config.app_namespaces[APP])["user"]
+
+
+class Service(ChartAppService):
+    name = "jupyterhub"
+
+    def applications(self, config: PlatformConfig) -> Mapping[str, AppConfig]:
+        return {APP: config.apps.jupyterhub} if config.apps.jupyterhub.enabled else {}
+
+    def secret_objects(self, ctx: BootstrapContext) -> Sequence[Manifest]:
+        return generated_secret_objects(
+            ctx,
+            name=HUB_SECRET_NAME,
+            namespace=ctx.config.app_namespaces[APP],
+            keys=HUB_SECRET_KEYS,
+        )
+
+    def mesh_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
+        hub = jupyterhub_workloads(config.app_namespaces[APP])
+        proxy, hub_pod, user = hub["proxy"], hub["hub"], hub["user"]
+        return [
+            # Browser traffic enters at the proxy only; the hub configures its routes.
+            allow(proxy, by(GATEWAY), ports=[8000]),
+            allow(proxy, by(hub_pod), ports=[8001], name=f"{proxy.name}-api-callers"),
+            # The hub's sign-in handler trusts the identity header: only the
+            # proxy forwards to it. User servers (arbitrary user code) may use
+            # the hub's REST API with their own token, nothing else.
+            allow(hub_pod, by(proxy), by(user, paths=["/hub/api/*"])),
+            allow(user, by(proxy, hub_pod)),
+        ]
+
+    def values(self, config: PlatformConfig, name: str, app: AppConfig) -> dict[str, Any]:
+        hub = config.apps.jupyterhub
+        return jupyterhub_values(
+            values_file=hub.values_file,
+            admin_users=hub.admin_users,
+            storage_size=hub.storage_size,
+            cull_idle_minutes=hub.cull_idle_minutes,
+            gpu_pools=[
+                GpuPool(pool=pool.name, accelerator=pool.gpu.type, count=pool.gpu.count)
+                for pool in config.cluster.node_pools
+                if pool.gpu is not None
+            ],
+            identity_header=mesh.IDENTITY_HEADER,
+            proxy_principal=jupyterhub_workloads(config.app_namespaces[name])["proxy"].principal,
+        )
+
+    def ignore_differences(self, name: str) -> Sequence[Mapping[str, Any]]:
+        return JUPYTERHUB_IGNORE_DIFFERENCES
+
+    def install(self, stack: PlatformStack, ctx: BootstrapContext) -> None:
+        # User servers run as this identity, which the mesh keeps away from the
+        # hub's sign-in handler; no Kubernetes API token mounted.
+        ServiceAccountV1(
+            stack,
+            "jupyter-user-service-account",
+            provider=ctx.kubernetes,
+            metadata={
+                "name": JUPYTER_USER_SERVICE_ACCOUNT,
+                "namespace": ctx.namespace(ctx.config.app_namespaces[APP]),
+            },
+            automount_service_account_token=False,
+        )
+        super().install(stack, ctx)
