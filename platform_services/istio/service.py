@@ -157,7 +157,8 @@ class Service(PlatformService):
                 gateway_selector=GATEWAY.selector,
                 routes=routes,
                 static_ip_name=ctx.network.ingress_ip.name,
-                certificate_domains=config.certificate_domains,
+                # The apex and every host a service routes (one certificate each).
+                certificate_domains=[config.domain, *routes],
                 project_number=project.number,
                 helm_provider=ctx.helm,
                 kubernetes_provider=ctx.kubernetes,
