@@ -95,7 +95,8 @@ postgres-server:
 # STACK_TESTS. The split keeps the two halves about equally long.
 STACK_TESTS := $(addprefix tests/test_,$(addsuffix .py,constructs builtin_apps config_property \
                  determinism provider_imports checkov bootstrap cluster network argocd_projects \
-                 trust_boundary gitops_handover generated_secrets config_terraform helm_values schema services))
+                 trust_boundary gitops_handover generated_secrets config_terraform helm_values schema \
+                 services synth_without_tests))
 TEST_RUN := .test-run
 unit-prepare: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
 	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)

@@ -8,7 +8,8 @@ file (``proxy.servce.type``) makes Helm silently ignore the setting, so every
 key path is checked against the chart's own defaults, and the values are
 validated against the chart's JSON schema where the chart ships one. The
 reference copies of each chart's values.yaml / values.schema.json live in
-tests/fixtures/charts/<chart>/ (see the README there for their provenance).
+charts/reference/<chart>/ (see the README there for their provenance). Only
+the checks read them, never at import: synthesis works without them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ HELM_VALUES_DIR = REPO_ROOT / "helm-values"
 #: times faster than the pure-Python one.
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Upstream defaults (and schema, where the chart has one) of every pinned chart.
-CHART_REFERENCE_DIR = REPO_ROOT / "tests" / "fixtures" / "charts"
+CHART_REFERENCE_DIR = REPO_ROOT / "charts" / "reference"
 
 #: In each directory of CHART_REFERENCE_DIR: which chart (repository, name,
 #: version) its values.yaml / values.schema.json describe.
@@ -39,11 +40,15 @@ REFERENCE_FILE = "reference.yaml"
 
 
 def reference_directories() -> tuple[str, ...]:
-    """The charts with reference data: every directory of CHART_REFERENCE_DIR.
+    """The charts with reference data: every directory of CHART_REFERENCE_DIR
+    (none when it is missing: every values file is then reported unchecked).
 
     Data, not a list in code: vendoring a chart's files there is all it takes
-    for values files of that chart to be checked.
+    for values files of that chart to be checked. Listed on each call, never at
+    import (one directory read): a chart vendored meanwhile is seen.
     """
+    if not CHART_REFERENCE_DIR.is_dir():
+        return ()
     return tuple(sorted(p.name for p in CHART_REFERENCE_DIR.iterdir() if p.is_dir()))
 
 
@@ -51,9 +56,6 @@ def reference_identity(directory: str) -> tuple[str, str, str]:
     """(repository, chart, version) from the directory's reference.yaml."""
     return _reference_identity(CHART_REFERENCE_DIR / directory / REFERENCE_FILE)
 
-
-#: The reference data in the repository (tests parametrize over it).
-CHART_NAMES = reference_directories()
 
 #: Istio's charts keep their defaults under this key and read user values from
 #: the top level; setting the key itself is a mistake (FACTS 5).
@@ -184,7 +186,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 def chart_values_problems(chart: str, values: Mapping[str, Any]) -> list[str]:
     """Every reason Helm would reject, or silently ignore, `values` for `chart`.
 
-    Two checks, both against tests/fixtures/charts/<chart>/:
+    Two checks, both against charts/reference/<chart>/:
     - every key path in `values` exists in the chart's defaults, except below
       free-form keys (default {} or a list, a label/annotation-like key, or a
       path in FREE_FORM_PATHS); a non-map value where the default is a map

@@ -2,7 +2,7 @@
 
 Custom apps are data: an entry under `apps:` and a file in helm-values/ need
 no code. Each values file in use is matched to the exact chart it configures
-(repository, chart, version). When a directory of tests/fixtures/charts/
+(repository, chart, version). When a directory of charts/reference/
 holds that chart's reference data (its reference.yaml names the chart: the
 platform's own charts and the built-in apps' charts at their default versions
 today, any other chart once vendored there), the file goes through
@@ -45,7 +45,7 @@ def reference_charts() -> dict[ChartIdentity, str]:
     """Chart -> its reference data directory, from each directory's reference.yaml.
 
     Data, not code: the platform's charts, the built-ins and any custom app's
-    chart are checked alike once tests/fixtures/charts/<dir>/ describes them.
+    chart are checked alike once charts/reference/<dir>/ describes them.
     """
     return {
         _identity(*reference_identity(directory)): directory

@@ -17,12 +17,12 @@ import pytest
 
 from platform_builders import helm_values
 from platform_builders.helm_values import (
-    CHART_NAMES,
     CHART_REFERENCE_DIR,
     HELM_VALUES_DIR,
     chart_values_problems,
     deep_merge,
     load_values,
+    reference_directories,
     reference_identity,
 )
 from platform_config import load_config, parse_config
@@ -48,7 +48,7 @@ class UncheckedValuesFile(UserWarning):
         super().__init__(
             message
             or f"helm-values/{use.file if use else '?'} ({use.used_by if use else '?'}, chart "
-            f"{use.chart if use else '?'}): no reference data in tests/fixtures/charts; parsed "
+            f"{use.chart if use else '?'}): no reference data in charts/reference; parsed "
             "only, keys not checked against the chart"
         )
 
@@ -225,7 +225,20 @@ def test_reference_data_without_reference_yaml_is_refused(
         audit_values_files(parse_config(example_data()))
 
 
-@pytest.mark.parametrize("chart", CHART_NAMES)
+def test_without_reference_data_every_values_file_is_unchecked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tree without charts/reference/ (read only here, never at import) parses
+    every values file in use and reports it unchecked: no error, nothing checked."""
+    monkeypatch.setattr(helm_values, "CHART_REFERENCE_DIR", tmp_path / "missing")
+    assert reference_directories() == ()
+    config = parse_config(example_data())
+    result = audit_values_files(config)
+    assert result.problems == []
+    assert [u.file for u in result.unchecked] == [u.file for u in values_file_uses(config)]
+
+
+@pytest.mark.parametrize("chart", reference_directories())
 def test_chart_reference_data_is_in_the_repo(chart: str) -> None:
     directory = CHART_REFERENCE_DIR / chart
     assert (directory / "values.yaml").is_file()
