@@ -304,7 +304,19 @@ def print_table(lines: list[Line]) -> None:
         )
 
 
-def main(argv: list[str]) -> int:
+@dataclass
+class Measurements:
+    """Every fresh process the benchmark timed."""
+
+    lazy_floors: list[Run] = field(default_factory=list)
+    floors: list[Run] = field(default_factory=list)
+    synths: list[Run] = field(default_factory=list)
+    bad: list[tuple[Run, bool]] = field(default_factory=list)
+    make_test: Run | None = None
+    cold_test: Run | None = None
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=3, help="runs per median (default 3)")
     parser.add_argument(
@@ -315,12 +327,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be >= 1")
+    return args
 
-    print(f"floor imports: cdktf + {len(provider_import_statements())} provider imports")
-    lazy_floors: list[Run] = []
-    floors: list[Run] = []
-    synths: list[Run] = []
-    bad: list[tuple[Run, bool]] = []
+
+def measure(*, runs: int, warmup: int, skip_make_test: bool) -> Measurements:
+    """Synths, both import floors and bad-config runs in temp dirs, then `make test`."""
+    m = Measurements()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
 
@@ -329,43 +341,43 @@ def main(argv: list[str]) -> int:
             path.mkdir()
             return path
 
-        for i in range(args.warmup):
+        for i in range(warmup):
             synth_once(fresh_dir(f"warmup-{i}"))
-        for i in range(args.runs):
+        for i in range(runs):
             # Interleaved, order alternating, so drift hits both sides alike.
             kinds = ["lazy floor", "synth", "floor"]
             for kind in kinds if i % 2 == 0 else reversed(kinds):
                 if kind == "synth":
-                    synths.append(synth_once(fresh_dir(f"synth-{i}")))
+                    m.synths.append(synth_once(fresh_dir(f"synth-{i}")))
                     continue
-                runs = lazy_floors if kind == "lazy floor" else floors
+                floor_runs = m.lazy_floors if kind == "lazy floor" else m.floors
                 command = floor_command(lazy=kind == "lazy floor")
-                runs.append(run_measured(command, cwd=ROOT, env=bench_env()))
-                if runs[-1].returncode != 0:
-                    sys.exit(f"{kind} failed:\n{runs[-1].stderr[-3000:]}")
+                floor_runs.append(run_measured(command, cwd=ROOT, env=bench_env()))
+                if floor_runs[-1].returncode != 0:
+                    sys.exit(f"{kind} failed:\n{floor_runs[-1].stderr[-3000:]}")
             print(
-                f"  run {i + 1}/{args.runs}: floor {floors[-1].seconds:.2f} s, "
-                f"synth {synths[-1].seconds:.2f} s, lazy floor {lazy_floors[-1].seconds:.2f} s",
+                f"  run {i + 1}/{runs}: floor {m.floors[-1].seconds:.2f} s, "
+                f"synth {m.synths[-1].seconds:.2f} s, lazy floor {m.lazy_floors[-1].seconds:.2f} s",
                 flush=True,
             )
         bad_config = work / "bad.yaml"
         write_bad_config(bad_config)
-        for i in range(args.runs):
-            bad.append(bad_config_once(fresh_dir(f"bad-{i}"), bad_config))
-    cold_test = None if args.skip_make_test else time_make_test(cold=True)
-    make_test = None if args.skip_make_test else time_make_test()
-    for run in (cold_test, make_test):
+        for i in range(runs):
+            m.bad.append(bad_config_once(fresh_dir(f"bad-{i}"), bad_config))
+    m.cold_test = None if skip_make_test else time_make_test(cold=True)
+    m.make_test = None if skip_make_test else time_make_test()
+    for run in (m.cold_test, m.make_test):
         if run is not None and run.returncode != 0:
             print(f"`make test` failed:\n{run.stderr[-3000:]}", file=sys.stderr)
+    return m
 
-    lazy_s = statistics.median(r.seconds for r in lazy_floors)
-    floor_s = statistics.median(r.seconds for r in floors)
-    synth_s = statistics.median(r.seconds for r in synths)
-    bad_s = statistics.median(r.seconds for r, _ in bad)
-    worst = max(synths, key=lambda r: r.peak_upper_bound_mb)
-    floor_peak = max(r.peak_upper_bound_mb for r in floors)
-    lazy_peak = max(r.peak_upper_bound_mb for r in lazy_floors)
-    n = f"median of {args.runs}"
+
+def report_lines(m: Measurements, *, runs: int) -> list[Line]:
+    """The table: each ratio or value against its target."""
+    lazy_s = statistics.median(r.seconds for r in m.lazy_floors)
+    floor_s = statistics.median(r.seconds for r in m.floors)
+    synth_s = statistics.median(r.seconds for r in m.synths)
+    n = f"median of {runs}"
 
     lines = [
         Line(
@@ -377,6 +389,13 @@ def main(argv: list[str]) -> int:
             f"the app's lazy-import floor ({lazy_s:.2f} s): our code {synth_s - lazy_s:+.2f} s",
         ),
     ]
+    lines += _make_test_lines(m.make_test, m.cold_test, synth_s=synth_s)
+    lines += _memory_and_bad_config_lines(m, floor_s=floor_s, n=n)
+    return lines
+
+
+def _make_test_lines(make_test: Run | None, cold_test: Run | None, *, synth_s: float) -> list[Line]:
+    lines: list[Line] = []
     if make_test is not None:
         ratio = make_test.seconds / synth_s
         lines.append(
@@ -406,7 +425,15 @@ def main(argv: list[str]) -> int:
                 f"exit {cold_test.returncode} (once)",
             )
         )
-    lines += [
+    return lines
+
+
+def _memory_and_bad_config_lines(m: Measurements, *, floor_s: float, n: str) -> list[Line]:
+    bad_s = statistics.median(r.seconds for r, _ in m.bad)
+    worst = max(m.synths, key=lambda r: r.peak_upper_bound_mb)
+    floor_peak = max(r.peak_upper_bound_mb for r in m.floors)
+    lazy_peak = max(r.peak_upper_bound_mb for r in m.lazy_floors)
+    return [
         Line(
             "synth peak RSS (MB)",
             f"{worst.peak_upper_bound_mb:.0f}",
@@ -421,26 +448,38 @@ def main(argv: list[str]) -> int:
             "bad config rejection (s)",
             f"{bad_s:.2f}",
             f"< {BAD_CONFIG_MAX_SECONDS}",
-            bad_s < BAD_CONFIG_MAX_SECONDS and all(clean for _, clean in bad),
-            f"{bad_s / floor_s:.3f}x floor; exit codes {sorted({r.returncode for r, _ in bad})} "
+            bad_s < BAD_CONFIG_MAX_SECONDS and all(clean for _, clean in m.bad),
+            f"{bad_s / floor_s:.3f}x floor; exit codes "
+            f"{sorted({r.returncode for r, _ in m.bad})} "
             f"(want 2, no traceback, no cdktf.out) ({n})",
         ),
     ]
+
+
+def write_json(path: Path, lines: list[Line], m: Measurements) -> None:
+    """The raw measurements (without the captured output of successful runs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = {
+        "lines": [asdict(line) for line in lines],
+        "floor": [asdict(r) | {"stderr": ""} for r in m.floors],
+        "lazy_floor": [asdict(r) | {"stderr": ""} for r in m.lazy_floors],
+        "synth": [asdict(r) | {"stderr": ""} for r in m.synths],
+        "bad_config": [asdict(r) for r, _ in m.bad],
+        "make_test": None if m.make_test is None else asdict(m.make_test) | {"stderr": ""},
+        "cold_make_test": None if m.cold_test is None else asdict(m.cold_test) | {"stderr": ""},
+    }
+    path.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    args = _parse_args(argv)
+    print(f"floor imports: cdktf + {len(provider_import_statements())} provider imports")
+    m = measure(runs=args.runs, warmup=args.warmup, skip_make_test=args.skip_make_test)
+    lines = report_lines(m, runs=args.runs)
     print()
     print_table(lines)
-
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        raw = {
-            "lines": [asdict(line) for line in lines],
-            "floor": [asdict(r) | {"stderr": ""} for r in floors],
-            "lazy_floor": [asdict(r) | {"stderr": ""} for r in lazy_floors],
-            "synth": [asdict(r) | {"stderr": ""} for r in synths],
-            "bad_config": [asdict(r) for r, _ in bad],
-            "make_test": None if make_test is None else asdict(make_test) | {"stderr": ""},
-            "cold_make_test": None if cold_test is None else asdict(cold_test) | {"stderr": ""},
-        }
-        args.json.write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
+        write_json(args.json, lines, m)
     return 0 if all(line.passed for line in lines) else 1
 
 

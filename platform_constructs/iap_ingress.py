@@ -94,37 +94,28 @@ def gateway_service_annotations() -> dict[str, str]:
 class IapIngress(Construct):
     def __init__(self, scope: Construct, id_: str, *, props: IapIngressProps) -> None:
         super().__init__(scope, id_)
-        if not props.routes:
-            raise ValueError("IapIngress: no routes")
-        if any("*" in host or "/" in host for host in props.routes):
-            raise ValueError("IapIngress: routes take exact host names")
-        for field, value, allowed in (
-            ("backend_timeout_seconds", props.backend_timeout_seconds, BACKEND_TIMEOUT_RANGE),
-            (
-                "connection_draining_seconds",
-                props.connection_draining_seconds,
-                CONNECTION_DRAINING_RANGE,
+        _validate(props)
+        self.manifests = self._manifests(props)
+        self.bundle = ManifestBundle(
+            self,
+            "routing",
+            props=ManifestBundleProps(
+                release_name="iap-ingress",
+                namespace=props.namespace,
+                manifests=self.manifests,
+                provider=props.helm_provider,
+                depends_on=props.depends_on,
             ),
-        ):
-            if isinstance(value, bool) or value not in allowed:
-                raise ValueError(
-                    f"IapIngress: {field} must be within {allowed.start}..{allowed.stop - 1}, "
-                    f"got {value!r}"
-                )
-        domains = list(props.certificate_domains)
-        if len(set(domains)) != len(domains):
-            raise ValueError(f"IapIngress: duplicate certificate domains in {domains}")
-        if len(domains) > MAX_CERTIFICATES:
-            raise ValueError(
-                f"IapIngress: {len(domains)} certificate domains; a load balancer holds at most "
-                f"{MAX_CERTIFICATES} certificates"
-            )
-        uncovered = sorted(set(props.routes) - set(domains))
-        if uncovered:
-            raise ValueError(f"IapIngress: routes without a certificate: {', '.join(uncovered)}")
+        )
+        self.certificates = self._certificates(props)
+        self.ingress = self._ingress(props)
+
+    @staticmethod
+    def _manifests(props: IapIngressProps) -> list[mesh.Manifest]:
+        """BackendConfig, FrontendConfig, and the gateway's Istio routing and JWT checks."""
         ns = props.namespace
         hosts = sorted(props.routes)
-        self.manifests: list[mesh.Manifest] = [
+        return [
             {
                 "apiVersion": "cloud.google.com/v1",
                 "kind": "BackendConfig",
@@ -182,39 +173,32 @@ class IapIngress(Construct):
                 for host in hosts
             ],
         ]
-        self.bundle = ManifestBundle(
-            self,
-            "routing",
-            props=ManifestBundleProps(
-                release_name="iap-ingress",
-                namespace=ns,
-                manifests=self.manifests,
-                provider=props.helm_provider,
-                depends_on=props.depends_on,
-            ),
-        )
+
+    def _certificates(self, props: IapIngressProps) -> list[ManagedCertificate]:
         # One certificate per host, each its own resource whose address and
         # name depend on the host only: adding a host creates one, removing a
         # host deletes one, and the others never change. The Ingress depends on
         # each, so Terraform creates a certificate before listing it and, when
         # a host goes, updates the Ingress (detaches) before deleting it.
-        self.certificates = [
+        return [
             ManagedCertificate(
                 self,
                 certificate_release_name(domain),
                 props=ManagedCertificateProps(
-                    domain=domain, namespace=ns, provider=props.helm_provider
+                    domain=domain, namespace=props.namespace, provider=props.helm_provider
                 ),
             )
-            for domain in sorted(domains)
+            for domain in sorted(props.certificate_domains)
         ]
-        self.ingress = IngressV1(
+
+    def _ingress(self, props: IapIngressProps) -> IngressV1:
+        return IngressV1(
             self,
             "ingress",
             provider=props.kubernetes_provider,
             metadata={
                 "name": "platform",
-                "namespace": ns,
+                "namespace": props.namespace,
                 "annotations": {
                     "kubernetes.io/ingress.class": "gce",
                     "kubernetes.io/ingress.global-static-ip-name": props.static_ip_name,
@@ -235,3 +219,34 @@ class IapIngress(Construct):
             # rewrites it, so an older certificate keeps serving until removed.
             lifecycle={"ignore_changes": [f'metadata[0].annotations["{PRE_SHARED_CERT}"]']},
         )
+
+
+def _validate(props: IapIngressProps) -> None:
+    if not props.routes:
+        raise ValueError("IapIngress: no routes")
+    if any("*" in host or "/" in host for host in props.routes):
+        raise ValueError("IapIngress: routes take exact host names")
+    for field, value, allowed in (
+        ("backend_timeout_seconds", props.backend_timeout_seconds, BACKEND_TIMEOUT_RANGE),
+        (
+            "connection_draining_seconds",
+            props.connection_draining_seconds,
+            CONNECTION_DRAINING_RANGE,
+        ),
+    ):
+        if isinstance(value, bool) or value not in allowed:
+            raise ValueError(
+                f"IapIngress: {field} must be within {allowed.start}..{allowed.stop - 1}, "
+                f"got {value!r}"
+            )
+    domains = list(props.certificate_domains)
+    if len(set(domains)) != len(domains):
+        raise ValueError(f"IapIngress: duplicate certificate domains in {domains}")
+    if len(domains) > MAX_CERTIFICATES:
+        raise ValueError(
+            f"IapIngress: {len(domains)} certificate domains; a load balancer holds at most "
+            f"{MAX_CERTIFICATES} certificates"
+        )
+    uncovered = sorted(set(props.routes) - set(domains))
+    if uncovered:
+        raise ValueError(f"IapIngress: routes without a certificate: {', '.join(uncovered)}")

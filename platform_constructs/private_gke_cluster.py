@@ -96,7 +96,25 @@ class PrivateGkeCluster(Construct):
                 project_roles=NODE_ROLES,
             ),
         )
-        self.cluster = ContainerCluster(
+        self.cluster = self._cluster(props, dns_mode=dns_mode)
+        self.node_pools = [self._node_pool(props, spec) for spec in props.node_pools]
+        self.webhook_firewall = self._webhook_firewall(props)
+        self.bastion = self._bastion(props, props.bastion) if props.bastion is not None else None
+
+        endpoint_flag = "--dns-endpoint" if dns_mode else "--internal-ip"
+        self.get_credentials_command = (
+            f"gcloud container clusters get-credentials {quote(props.name)} "
+            f"--location {quote(props.location)} --project {quote(props.project_id)} "
+            f"{endpoint_flag}"
+        )
+        self.dns_endpoint = self.cluster.control_plane_endpoints_config.dns_endpoint_config.endpoint
+        self.private_endpoint = self.cluster.private_cluster_config.private_endpoint
+        #: What kubectl/Terraform talk to: the DNS name, or the private IP.
+        self.endpoint = self.dns_endpoint if dns_mode else self.private_endpoint
+        self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
+
+    def _cluster(self, props: PrivateGkeClusterProps, *, dns_mode: bool) -> ContainerCluster:
+        return ContainerCluster(
             self,
             "cluster",
             name=props.name,
@@ -161,32 +179,31 @@ class PrivateGkeCluster(Construct):
             deletion_protection=props.deletion_protection,
         )
 
-        self.node_pools = [
-            GkeNodePool(
-                self,
-                f"pool-{spec.name}",
-                props=GkeNodePoolProps(
-                    name=spec.name,
-                    cluster_id=self.cluster.id,
-                    location=props.location,
-                    service_account_email=self.node_identity.email,
-                    machine_type=spec.machine_type,
-                    min_nodes=spec.min_nodes,
-                    max_nodes=spec.max_nodes,
-                    spot=spec.spot,
-                    disk_size_gb=spec.disk_size_gb,
-                    gpu_type=spec.gpu_type,
-                    gpu_count=spec.gpu_count,
-                    labels=props.labels,
-                    zones=spec.zones,
-                ),
-            )
-            for spec in props.node_pools
-        ]
+    def _node_pool(self, props: PrivateGkeClusterProps, spec: NodePoolSpec) -> GkeNodePool:
+        return GkeNodePool(
+            self,
+            f"pool-{spec.name}",
+            props=GkeNodePoolProps(
+                name=spec.name,
+                cluster_id=self.cluster.id,
+                location=props.location,
+                service_account_email=self.node_identity.email,
+                machine_type=spec.machine_type,
+                min_nodes=spec.min_nodes,
+                max_nodes=spec.max_nodes,
+                spot=spec.spot,
+                disk_size_gb=spec.disk_size_gb,
+                gpu_type=spec.gpu_type,
+                gpu_count=spec.gpu_count,
+                labels=props.labels,
+                zones=spec.zones,
+            ),
+        )
 
+    def _webhook_firewall(self, props: PrivateGkeClusterProps) -> ComputeFirewall:
         # Admission webhooks run on the nodes; the control plane calls them
         # from its private endpoint. GKE opens 443/10250 itself, not 15017.
-        self.webhook_firewall = ComputeFirewall(
+        return ComputeFirewall(
             self,
             "allow-control-plane-webhooks",
             name=f"{props.name}-allow-control-plane-webhooks",
@@ -198,35 +215,20 @@ class PrivateGkeCluster(Construct):
             log_config={"metadata": "EXCLUDE_ALL_METADATA"},
         )
 
-        self.bastion = (
-            IapBastion(
-                self,
-                "bastion",
-                props=IapBastionProps(
-                    name=f"{props.name}-bastion",
-                    project_id=props.project_id,
-                    zone=props.bastion.zone,
-                    network_id=props.network_id,
-                    subnet_id=props.subnet_id,
-                    members=props.bastion.members,
-                    machine_type=props.bastion.machine_type,
-                ),
-            )
-            if props.bastion is not None
-            else None
+    def _bastion(self, props: PrivateGkeClusterProps, bastion: BastionSpec) -> IapBastion:
+        return IapBastion(
+            self,
+            "bastion",
+            props=IapBastionProps(
+                name=f"{props.name}-bastion",
+                project_id=props.project_id,
+                zone=bastion.zone,
+                network_id=props.network_id,
+                subnet_id=props.subnet_id,
+                members=bastion.members,
+                machine_type=bastion.machine_type,
+            ),
         )
-
-        endpoint_flag = "--dns-endpoint" if dns_mode else "--internal-ip"
-        self.get_credentials_command = (
-            f"gcloud container clusters get-credentials {quote(props.name)} "
-            f"--location {quote(props.location)} --project {quote(props.project_id)} "
-            f"{endpoint_flag}"
-        )
-        self.dns_endpoint = self.cluster.control_plane_endpoints_config.dns_endpoint_config.endpoint
-        self.private_endpoint = self.cluster.private_cluster_config.private_endpoint
-        #: What kubectl/Terraform talk to: the DNS name, or the private IP.
-        self.endpoint = self.dns_endpoint if dns_mode else self.private_endpoint
-        self.ca_certificate = self.cluster.master_auth.cluster_ca_certificate
 
 
 def _validate(props: PrivateGkeClusterProps) -> None:

@@ -11,13 +11,14 @@ X-Forwarded-Client-Cert chain Istio's sidecars build.
 
 from __future__ import annotations
 
+import ast
 import binascii
 import json
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,14 @@ import pytest
 import requests
 
 from platform_services.istio import workloads as istio_pods
+from platform_services.jupyterhub import values as jupyterhub_values_module
 from platform_services.jupyterhub import workloads as jupyterhub_pods
-from platform_services.jupyterhub.values import AUTHENTICATOR_CONFIG_KEY, HUB_SECRET_NAME
+from platform_services.jupyterhub.values import (
+    AUTHENTICATOR_CONFIG_KEY,
+    AUTHENTICATOR_SOURCE,
+    HUB_SECRET_NAME,
+    authenticator_config,
+)
 from tests.conftest import Synthesized
 from tests.test_bootstrap import releases, values_of
 from tests.test_generated_secrets import generated
@@ -35,6 +42,7 @@ GATEWAY_URI = "spiffe://" + istio_pods.GATEWAY.principal
 PROXY_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["proxy"].principal
 HUB_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["hub"].principal
 USER_POD_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["user"].principal
+ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60
 XFCC = "X-Forwarded-Client-Cert"
 
@@ -340,3 +348,98 @@ def test_generated_hub_secrets_suit_jupyterhub_and_placeholders_do_not(
     for value, verdict in verdicts.items():
         assert str(verdict["cookie_secret"]).startswith("ValueError"), value
         assert str(verdict["crypt_key"]).startswith("ValueError"), value
+
+
+# --- the authenticator as a file ----------------------------------------------------
+
+
+def test_the_snippet_is_the_authenticator_file_with_its_two_lines_replaced() -> None:
+    """What the hub runs is authenticator.py as checked in (ruff, mypy), but for
+    IDENTITY_HEADER and PROXY_URI, which hold the platform's values."""
+    snippet = authenticator_config(
+        identity_header="x-iap-user-email", proxy_principal="cluster.local/ns/hub/sa/proxy"
+    )
+    source = AUTHENTICATOR_SOURCE.read_text().splitlines()
+    rendered = snippet.splitlines()
+    assert len(rendered) == len(source)
+    changed = {i: line for i, line in enumerate(rendered) if line != source[i]}
+    assert sorted(changed.values()) == [
+        "IDENTITY_HEADER = 'x-iap-user-email'",
+        "PROXY_URI = 'spiffe://cluster.local/ns/hub/sa/proxy'",
+    ]
+    assert snippet.endswith("\n") and AUTHENTICATOR_SOURCE.read_text().endswith("\n")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace("\nPROXY_URI = ", "\nPROXY_URI: str = "), "PROXY_URI .* found 0"),
+        (lambda s: s + "IDENTITY_HEADER = 'x-other'\n", "IDENTITY_HEADER .* found 2"),
+    ],
+    ids=["line-missing", "line-twice"],
+)
+def test_a_configuration_line_missing_or_repeated_fails_loudly(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: Callable[[str], str],
+    message: str,
+) -> None:
+    source = tmp_path / "authenticator.py"
+    source.write_text(edit(AUTHENTICATOR_SOURCE.read_text()))
+    monkeypatch.setattr(jupyterhub_values_module, "AUTHENTICATOR_SOURCE", source)
+    with pytest.raises(ValueError, match=message):
+        authenticator_config(
+            identity_header="x-iap-user-email", proxy_principal="cluster.local/ns/hub/sa/proxy"
+        )
+
+
+def test_importing_it_needs_no_hub_config_and_configure_sets_the_authenticator() -> None:
+    from traitlets.config import Config
+
+    # Run as hub.extraConfig it configures the global `c`; imported, it only defines.
+    from platform_services.jupyterhub import authenticator
+
+    config = Config()
+    authenticator.configure(config)
+    assert config.JupyterHub.authenticator_class is authenticator.IapHeaderAuthenticator
+    assert config.Authenticator.auth_refresh_age == -1
+
+
+def _imported_modules(source: Path) -> set[str]:
+    """Every module an import statement of the file names (and each `from` target)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return names
+
+
+def test_the_platform_never_imports_the_authenticator() -> None:
+    """It imports jupyterhub, a dev-only dependency: the platform reads it as text."""
+    module = "platform_services.jupyterhub.authenticator"
+    sources = [ROOT / "main.py"] + [
+        source
+        for package in (
+            "platform_config",
+            "platform_builders",
+            "platform_constructs",
+            "platform_services",
+            "stacks",
+        )
+        for source in sorted((ROOT / package).rglob("*.py"))
+    ]
+    importers = [str(s.relative_to(ROOT)) for s in sources if module in _imported_modules(s)]
+    assert importers == []
+    # And rendering the values really loads neither it nor jupyterhub.
+    code = (
+        "import sys\n"
+        "from platform_services.jupyterhub.values import authenticator_config\n"
+        "authenticator_config(identity_header='x-a', proxy_principal='cluster.local/ns/a/sa/b')\n"
+        f"print(sorted(m for m in sys.modules if m == 'jupyterhub' or m == {module!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -123,58 +123,6 @@ def grant_job_manifests(
         raise ValueError(f"grant job: bad instance {instance!r} or database {database!r}")
     sql = grant_sql(database_user)
     script = PASSWORD_SCRIPT.read_text()
-    # A new name whenever what the Job does changes (a Job's template is
-    # immutable); the same name otherwise.
-    digest = hashlib.sha256(
-        "\0".join(
-            [
-                sql,
-                script,
-                _GRANT_SHELL,
-                connection_name,
-                PYTHON_IMAGE,
-                POSTGRES_CLIENT_IMAGE,
-                CLOUD_SQL_PROXY_IMAGE,
-            ]
-        ).encode()
-    ).hexdigest()[:10]
-    labels = {"app.kubernetes.io/name": GRANT_SERVICE_ACCOUNT}
-    env = [
-        {"name": "PROJECT", "value": project_id},
-        {"name": "INSTANCE", "value": instance},
-        {"name": "PGPASSFILE", "value": f"{_WORK}/pgpass"},
-        {"name": "GRANT_RESULT", "value": f"{_WORK}/result"},
-        {"name": "PGHOST", "value": "127.0.0.1"},
-        {"name": "PGPORT", "value": str(PROXY_PORT)},
-        {"name": "PGUSER", "value": "postgres"},
-        {"name": "PGDATABASE", "value": database},
-        # TLS is the proxy's job; the local hop is the pod's loopback.
-        {"name": "PGSSLMODE", "value": "disable"},
-        {"name": "PGCONNECT_TIMEOUT", "value": "10"},
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-    ]
-    mounts = [
-        {"name": "work", "mountPath": _WORK},
-        {"name": "scripts", "mountPath": _SCRIPTS, "readOnly": True},
-        {"name": "tmp", "mountPath": "/tmp"},
-    ]
-    hardened = HARDENED_CONTAINER_SECURITY_CONTEXT
-    small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
-
-    def step(name: str, image: str, command: list[str]) -> dict[str, Any]:
-        return {
-            "name": name,
-            "image": image,
-            "command": command,
-            "env": env,
-            "volumeMounts": mounts,
-            "securityContext": hardened,
-            "resources": small,
-            "terminationMessagePolicy": "FallbackToLogsOnError",
-        }
-
-    python = ["python3", f"{_SCRIPTS}/cloudsql_postgres_password.py"]
     return [
         {
             "apiVersion": "v1",
@@ -192,63 +140,140 @@ def grant_job_manifests(
             "metadata": {"name": GRANT_SERVICE_ACCOUNT, "namespace": namespace},
             "data": {"grant.sql": sql, "cloudsql_postgres_password.py": script},
         },
-        {
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {
-                "name": f"{GRANT_SERVICE_ACCOUNT}-{digest}",
-                "namespace": namespace,
-                "labels": labels,
-                "annotations": {
-                    "helm.sh/hook": "post-install,post-upgrade",
-                    "helm.sh/hook-delete-policy": "before-hook-creation",
-                },
+        _grant_job(
+            namespace=namespace,
+            name=f"{GRANT_SERVICE_ACCOUNT}-{_job_digest(sql, script, connection_name)}",
+            connection_name=connection_name,
+            env=_step_env(project_id=project_id, instance=instance, database=database),
+        ),
+    ]
+
+
+def _job_digest(sql: str, script: str, connection_name: str) -> str:
+    """A new Job name whenever what the Job does changes (a Job's template is
+    immutable); the same name otherwise."""
+    return hashlib.sha256(
+        "\0".join(
+            [
+                sql,
+                script,
+                _GRANT_SHELL,
+                connection_name,
+                PYTHON_IMAGE,
+                POSTGRES_CLIENT_IMAGE,
+                CLOUD_SQL_PROXY_IMAGE,
+            ]
+        ).encode()
+    ).hexdigest()[:10]
+
+
+def _step_env(*, project_id: str, instance: str, database: str) -> list[dict[str, str]]:
+    """The environment of every step (set-password, grant, rotate)."""
+    return [
+        {"name": "PROJECT", "value": project_id},
+        {"name": "INSTANCE", "value": instance},
+        {"name": "PGPASSFILE", "value": f"{_WORK}/pgpass"},
+        {"name": "GRANT_RESULT", "value": f"{_WORK}/result"},
+        {"name": "PGHOST", "value": "127.0.0.1"},
+        {"name": "PGPORT", "value": str(PROXY_PORT)},
+        {"name": "PGUSER", "value": "postgres"},
+        {"name": "PGDATABASE", "value": database},
+        # TLS is the proxy's job; the local hop is the pod's loopback.
+        {"name": "PGSSLMODE", "value": "disable"},
+        {"name": "PGCONNECT_TIMEOUT", "value": "10"},
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+    ]
+
+
+def _small_resources() -> dict[str, Any]:
+    """Requests and limits of each container of the Job (a fresh copy)."""
+    return {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
+
+
+_PASSWORD_COMMAND = ("python3", f"{_SCRIPTS}/cloudsql_postgres_password.py")
+
+
+def _step(name: str, image: str, command: list[str], env: list[dict[str, str]]) -> dict[str, Any]:
+    """One step of the Job: an init container, or the last (main) container."""
+    return {
+        "name": name,
+        "image": image,
+        "command": command,
+        "env": env,
+        "volumeMounts": [
+            {"name": "work", "mountPath": _WORK},
+            {"name": "scripts", "mountPath": _SCRIPTS, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "securityContext": HARDENED_CONTAINER_SECURITY_CONTEXT,
+        "resources": _small_resources(),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+
+
+def _grant_job(
+    *, namespace: str, name: str, connection_name: str, env: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The post-install/post-upgrade hook Job: proxy sidecar, then the four steps."""
+    labels = {"app.kubernetes.io/name": GRANT_SERVICE_ACCOUNT}
+    python = list(_PASSWORD_COMMAND)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {
+                "helm.sh/hook": "post-install,post-upgrade",
+                "helm.sh/hook-delete-policy": "before-hook-creation",
             },
-            "spec": {
-                "backoffLimit": 2,
-                "activeDeadlineSeconds": 900,
-                "template": {
-                    "metadata": {
-                        # No Istio sidecar: it would keep the pod from completing.
-                        "labels": {**labels, "sidecar.istio.io/inject": "false"},
+        },
+        "spec": {
+            "backoffLimit": 2,
+            "activeDeadlineSeconds": 900,
+            "template": {
+                "metadata": {
+                    # No Istio sidecar: it would keep the pod from completing.
+                    "labels": {**labels, "sidecar.istio.io/inject": "false"},
+                },
+                "spec": {
+                    "serviceAccountName": GRANT_SERVICE_ACCOUNT,
+                    "automountServiceAccountToken": False,
+                    "restartPolicy": "Never",
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "spec": {
-                        "serviceAccountName": GRANT_SERVICE_ACCOUNT,
-                        "automountServiceAccountToken": False,
-                        "restartPolicy": "Never",
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "seccompProfile": {"type": "RuntimeDefault"},
+                    "initContainers": [
+                        {
+                            "name": "cloud-sql-proxy",
+                            "image": CLOUD_SQL_PROXY_IMAGE,
+                            # Native sidecar: runs beside the steps, stopped after them.
+                            "restartPolicy": "Always",
+                            "args": [
+                                "--private-ip",
+                                "--structured-logs",
+                                f"--port={PROXY_PORT}",
+                                connection_name,
+                            ],
+                            "securityContext": HARDENED_CONTAINER_SECURITY_CONTEXT,
+                            "resources": _small_resources(),
                         },
-                        "initContainers": [
-                            {
-                                "name": "cloud-sql-proxy",
-                                "image": CLOUD_SQL_PROXY_IMAGE,
-                                # Native sidecar: runs beside the steps, stopped after them.
-                                "restartPolicy": "Always",
-                                "args": [
-                                    "--private-ip",
-                                    "--structured-logs",
-                                    f"--port={PROXY_PORT}",
-                                    connection_name,
-                                ],
-                                "securityContext": hardened,
-                                "resources": small,
-                            },
-                            step("set-password", PYTHON_IMAGE, [*python, "set"]),
-                            step("grant", POSTGRES_CLIENT_IMAGE, ["sh", "-c", _GRANT_SHELL]),
-                        ],
-                        "containers": [step("rotate", PYTHON_IMAGE, [*python, "rotate"])],
-                        "volumes": [
-                            {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
-                            {
-                                "name": "scripts",
-                                "configMap": {"name": GRANT_SERVICE_ACCOUNT},
-                            },
-                        ],
-                    },
+                        _step("set-password", PYTHON_IMAGE, [*python, "set"], env),
+                        _step("grant", POSTGRES_CLIENT_IMAGE, ["sh", "-c", _GRANT_SHELL], env),
+                    ],
+                    "containers": [_step("rotate", PYTHON_IMAGE, [*python, "rotate"], env)],
+                    "volumes": [
+                        {"name": "work", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+                        {
+                            "name": "scripts",
+                            "configMap": {"name": GRANT_SERVICE_ACCOUNT},
+                        },
+                    ],
                 },
             },
         },
-    ]
+    }
