@@ -78,8 +78,25 @@ def read_text_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         raise YamlError(f"the path is {len(name)} characters long (at most {MAX_PATH_CHARS})")
     if "\x00" in name:
         raise YamlError("the path contains a NUL character")
+    fd = _open_for_reading(name)
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        data = _read_regular_file(fd, max_bytes)
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise YamlError(f"the file has more than {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise YamlError(
+            f"the file is not UTF-8 text (invalid byte at offset {err.start})"
+        ) from None
+
+
+def _open_for_reading(name: str) -> int:
+    """A non-blocking descriptor (a FIFO without a writer returns at once)."""
+    try:
+        return os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise
     except OSError as err:
@@ -91,6 +108,10 @@ def read_text_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
             errno.ENOTDIR: "a part of the path is not a directory",
         }.get(err.errno or 0, err.strerror or type(err).__name__)
         raise YamlError(f"cannot open the file: {reason}") from None
+
+
+def _read_regular_file(fd: int, max_bytes: int) -> bytes:
+    """At most max_bytes + 1 bytes of a regular file, checked with fstat before any read."""
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
@@ -109,19 +130,9 @@ def read_text_file(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
-        data = b"".join(chunks)
+        return b"".join(chunks)
     except OSError as err:
         raise YamlError(f"cannot read the file: {err.strerror or err}") from None
-    finally:
-        os.close(fd)
-    if len(data) > max_bytes:
-        raise YamlError(f"the file has more than {max_bytes} bytes")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise YamlError(
-            f"the file is not UTF-8 text (invalid byte at offset {err.start})"
-        ) from None
 
 
 class _BoundedComposer(Composer):
