@@ -1,7 +1,8 @@
 """The built-in services, in install order, found by package name.
 
 Each entry names a package of platform_services/. By convention the package
-holds `charts.py` (its pinned charts, pure data). Listing the
+holds `charts.py` (its pinned charts, pure data; a built-in app's default chart
+is an AppChartRef there, which pinned_charts() leaves out). Listing the
 packages here is all it takes to add a built-in service; this module imports
 no cdktf, so the config checker can list the pinned charts before jsii loads.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 
-from platform_builders.charts import ChartRef
+from platform_builders.charts import AppChartRef, ChartRef
 
 #: Install order: the order of the constructs and of every shared list the
 #: services contribute to (namespaces, secrets, mesh policies, routes, facts).
@@ -26,7 +27,11 @@ BUILT_IN_SERVICES: tuple[str, ...] = (
 
 
 def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]:
-    """Every chart the services pin, in install order (pure: no cdktf)."""
+    """Every chart the services pin, in install order (pure: no cdktf).
+
+    Not the built-in apps' default charts (AppChartRef): the config's `apps`
+    section says which chart each app runs, and the values audit reads it there.
+    """
     charts: list[ChartRef] = []
     for package in packages:
         try:
@@ -35,5 +40,9 @@ def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]
             if error.name != f"platform_services.{package}.charts":
                 raise
             continue
-        charts += [ref for ref in vars(module).values() if isinstance(ref, ChartRef)]
+        charts += [
+            ref
+            for ref in vars(module).values()
+            if isinstance(ref, ChartRef) and not isinstance(ref, AppChartRef)
+        ]
     return charts

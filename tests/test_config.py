@@ -432,3 +432,58 @@ def test_bad_config_exits_fast_without_traceback_or_output(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
     assert elapsed < 2.0, f"rejecting a bad config took {elapsed:.2f}s"
+
+
+def test_app_sections_import_no_cdktf_and_not_the_whole_model() -> None:
+    """The apps' config sections live in their service packages, cdktf-free, and import
+    the config's base modules without a cycle (each first, in a fresh interpreter)."""
+    for module in (
+        "platform_services.chart_app.config",
+        "platform_services.jupyterhub.config",
+        "platform_services.mlflow.config",
+        "platform_services.jupyterhub.charts",
+        "platform_services.mlflow.charts",
+    ):
+        code = f"import sys, {module}; print('cdktf' in sys.modules)"
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        assert (result.returncode, result.stdout) == (0, "False\n"), (module, result.stderr)
+
+
+def test_built_in_app_defaults_are_their_chart_pins_and_not_platform_charts() -> None:
+    from platform_builders.charts import AppChartRef
+    from platform_services.jupyterhub.charts import JUPYTERHUB_CHART
+    from platform_services.mlflow.charts import MLFLOW_CHART
+    from platform_services.registry import pinned_charts
+
+    config = parse_config(example_data())
+    for app, pin in [
+        (config.apps.jupyterhub, JUPYTERHUB_CHART),
+        (config.apps.mlflow, MLFLOW_CHART),
+    ]:
+        assert (app.chart_repo, app.chart, app.chart_version, app.values_file) == (
+            pin.repository,
+            pin.chart,
+            pin.version,
+            pin.values_file,
+        )
+    assert JUPYTERHUB_CHART.version == "4.4.0"
+    assert pinned_charts()
+    assert not any(isinstance(ref, AppChartRef) for ref in pinned_charts())
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [
+        ("https://github.com/example/gitops.git", "https"),
+        ("ssh://git@git.example.com:2222/team/gitops.git", "ssh"),
+        ("git@github.com:example/mlops-gitops.git", "ssh"),
+    ],
+)
+def test_repo_scheme_is_said_once(url: str, scheme: str) -> None:
+    data = example_data()
+    data["gitops"] = {"repo_url": url, "private": True}
+    gitops = parse_config(data).gitops
+    assert gitops.repo_scheme == scheme
+    assert gitops.needs_credentials is True
