@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from platform_config.model import FIELD_MARK, PlatformConfig
 from platform_config.types import PATTERN_HELP
@@ -54,6 +57,65 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
+def _strip(annotation: Any) -> Any:
+    """The type under Annotated[...] and `X | None` (when one type remains)."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _step(annotation: Any, part: int | str) -> Any:
+    """The type one location part below `annotation`, or None when unknown."""
+    annotation = _strip(annotation)
+    if isinstance(part, int):
+        return get_args(annotation)[0] if get_origin(annotation) is list else None
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return None
+    field = annotation.model_fields.get(part)
+    if field is not None:
+        return field.annotation
+    if annotation.model_config.get("extra") == "allow":
+        # AppsConfig: extra keys are apps (`__pydantic_extra__: dict[str, AppConfig]`).
+        extra = typing.get_type_hints(annotation).get("__pydantic_extra__")
+        return get_args(extra)[1] if get_origin(extra) is dict else None
+    return None
+
+
+def known_keys(location: tuple[int | str, ...]) -> list[str] | None:
+    """The keys the config allows in the mapping at `location` (None: unknown)."""
+    annotation: Any = PlatformConfig
+    for part in location:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return None
+    annotation = _strip(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return None
+
+
+def _unknown_key(field: str, location: tuple[int | str, ...]) -> str:
+    """`<field>: unknown key; did you mean <closest>?`, or what the mapping allows."""
+    allowed = known_keys(location[:-1]) if location else None
+    if not allowed:
+        return f"{field}: unknown key (check the spelling; see the config reference in README.md)"
+    close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
+    if close:
+        return f"{field}: unknown key; did you mean {close[0]}?"
+    return (
+        f"{field}: unknown key; allowed here: {', '.join(allowed)} "
+        "(see the config reference in README.md)"
+    )
+
+
 def _describe(error: Any) -> str:
     # Pydantic appends the failing type/function name to the location of
     # Annotated validators; keep only the real field names and list indexes.
@@ -75,7 +137,7 @@ def _describe(error: Any) -> str:
         joiner = "" if field == "(top level)" else ("" if sub_path.startswith("[") else ".")
         field = sub_path if field == "(top level)" else f"{field}{joiner}{sub_path}"
     if kind == "extra_forbidden":
-        return f"{field}: unknown key (check the spelling; see the config reference in README.md)"
+        return _unknown_key(field, location)
     if kind == "missing":
         return f"{field}: required field is missing"
     if kind == "string_pattern_mismatch":

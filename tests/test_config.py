@@ -487,3 +487,39 @@ def test_repo_scheme_is_said_once(url: str, scheme: str) -> None:
     gitops = parse_config(data).gitops
     assert gitops.repo_scheme == scheme
     assert gitops.needs_credentials is True
+
+
+@pytest.mark.parametrize(
+    ("mutation", "line"),
+    [
+        (
+            _set("cluster.node_pools[0].max_node", 3),
+            "cluster.node_pools[0].max_node: unknown key; did you mean max_nodes?",
+        ),
+        (_set("regoin", "europe-west4"), "regoin: unknown key; did you mean region?"),
+        (
+            _set("cluster.deletion_protecton", False),
+            "cluster.deletion_protecton: unknown key; did you mean deletion_protection?",
+        ),
+        (
+            _set("apps.mlflow.databse", {}),
+            "apps.mlflow.databse: unknown key; did you mean database?",
+        ),
+        (
+            _set("cluster.node_pools[0].gpu", {"type": "nvidia-l4", "cuont": 1}),
+            "cluster.node_pools[0].gpu.cuont: unknown key; did you mean count?",
+        ),
+    ],
+    ids=["pool", "top-level", "cluster", "built-in-app", "gpu"],
+)
+def test_a_misspelt_key_names_the_closest_valid_one(mutation: Mutation, line: str) -> None:
+    assert f"  - {line}\n" in _errors(mutation) + "\n"
+
+
+def test_an_unknown_key_unlike_any_lists_the_allowed_ones() -> None:
+    message = _errors(_set("ingress.zzz", 1))
+    assert (
+        "  - ingress.zzz: unknown key; allowed here: backend_timeout_seconds, "
+        "connection_draining_seconds (see the config reference in README.md)"
+    ) in message
+    assert "did you mean" not in message
