@@ -12,7 +12,14 @@ from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from platform_config.model import FIELD_MARK, PlatformConfig
+from platform_config.model import (
+    FIELD_MARK,
+    RULE_PROBLEMS,
+    UNSAFE_STRINGS_CHECKED,
+    PlatformConfig,
+)
+from platform_config.rules import problems_of_valid_sections
+from platform_config.safe_data import unsafe_strings
 from platform_config.types import PATTERN_HELP
 from platform_config.yaml_reader import YamlError, clip, parse_yaml, read_text_file, shown
 
@@ -116,7 +123,8 @@ def _unknown_key(field: str, location: tuple[int | str, ...]) -> str:
     )
 
 
-def _describe(error: Any) -> str:
+def error_field(error: Any) -> tuple[str, tuple[int | str, ...]]:
+    """The field path a pydantic error is about, and its location in the data."""
     # Pydantic appends the failing type/function name to the location of
     # Annotated validators; keep only the real field names and list indexes.
     location = tuple(
@@ -124,18 +132,23 @@ def _describe(error: Any) -> str:
         for part in error["loc"]
         if isinstance(part, int) or not (part.startswith("function-") or "[" in part)
     )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = _field_path(location)
+    if message.startswith(FIELD_MARK):
+        # A model validator named the field it is about (base.field_error):
+        # already safe, built from field names and key_path.
+        _, sub_path, _ = message.split(FIELD_MARK, 2)
+        joiner = "" if field == "(top level)" else ("" if sub_path.startswith("[") else ".")
+        field = sub_path if field == "(top level)" else f"{field}{joiner}{sub_path}"
+    return field, location
+
+
+def _describe(error: Any) -> str:
+    field, location = error_field(error)
     kind = error["type"]
     message = str(error["msg"]).removeprefix("Value error, ")
     if message.startswith(FIELD_MARK):
-        # A model validator named the field it is about (model.field_error).
-        _, sub_path, message = message.split(FIELD_MARK, 2)
-    else:
-        sub_path = ""
-    field = _field_path(location)
-    if sub_path:
-        # Already safe: built by the model from field names and _key_path.
-        joiner = "" if field == "(top level)" else ("" if sub_path.startswith("[") else ".")
-        field = sub_path if field == "(top level)" else f"{field}{joiner}{sub_path}"
+        message = message.split(FIELD_MARK, 2)[2]
     if kind == "extra_forbidden":
         return _unknown_key(field, location)
     if kind == "missing":
@@ -160,18 +173,57 @@ def _describe(error: Any) -> str:
     return f"{field}: {message}"
 
 
+def _within(field: str, paths: list[str]) -> bool:
+    """Whether `field` is one of `paths` or inside one (`a.[k]` and `a[k]` alike)."""
+    field = field.replace(".[", "[")
+    for path in (p.replace(".[", "[") for p in paths):
+        if field == path or field.startswith((f"{path}.", f"{path}[")):
+            return True
+    return False
+
+
+def config_problems(data: dict[str, Any]) -> tuple[list[str], PlatformConfig | None]:
+    """Every problem of every stage that can be evaluated, and the config if there is none.
+
+    Three stages, all run: strings that can never be config data (all of them),
+    the fields (pydantic reports every invalid field), and the rules across
+    sections (platform_config/rules.py): every rule when the fields are valid,
+    otherwise each rule that reads only sections that validated. A field's
+    error under a string the first stage reported is left out (the same
+    problem twice).
+    """
+    unsafe = list(unsafe_strings(data))
+    lines = [f"{path}: {problem}" for path, problem in unsafe]
+    rule_problems: list[tuple[str, str]] = []
+    config: PlatformConfig | None
+    try:
+        config = PlatformConfig.model_validate(
+            data, context={UNSAFE_STRINGS_CHECKED: True, RULE_PROBLEMS: rule_problems}
+        )
+    except ValidationError as err:
+        config = None
+        errors = err.errors()
+        unsafe_paths = [path for path, _ in unsafe]
+        lines += [_describe(e) for e in errors if not _within(error_field(e)[0], unsafe_paths)]
+        invalid = {e["loc"][0] if e["loc"] else "" for e in errors}
+        rule_problems = problems_of_valid_sections(data, {str(name) for name in invalid})
+    lines += [f"{path}: {problem}" for path, problem in rule_problems]
+    problems = list(dict.fromkeys(lines))
+    return problems, (config if not problems else None)
+
+
 def parse_config(data: Any, path: Path | str = "<config>") -> PlatformConfig:
-    """Validate already-parsed YAML data."""
+    """Validate already-parsed YAML data; ConfigError lists every problem found."""
     if data is None:
         raise ConfigError(path, ["the file is empty: see config/example.yaml for a starting point"])
     if not isinstance(data, dict):
         raise ConfigError(
             path, [f"the top level must be a mapping of keys, got {type(data).__name__}"]
         )
-    try:
-        return PlatformConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(path, [_describe(e) for e in err.errors()]) from None
+    problems, config = config_problems(data)
+    if config is None:
+        raise ConfigError(path, problems)
+    return config
 
 
 def load_config(path: Path | str | None = None) -> PlatformConfig:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from platform_config.access import AccessConfig
 from platform_config.apps import (
@@ -89,8 +89,10 @@ __all__ = [
     "RESERVED_LABEL_PREFIXES",
     "RESERVED_NAMESPACES",
     "RESERVED_NAMESPACE_PREFIXES",
+    "RULE_PROBLEMS",
     "SECRET_ID",
     "SERVICE_ACCOUNT_ID",
+    "UNSAFE_STRINGS_CHECKED",
     "AccessConfig",
     "AppConfig",
     "AppsConfig",
@@ -119,6 +121,13 @@ __all__ = [
     "namespace_glob_clash",
     "slug",
 ]
+
+#: Validation context keys of the loader, which reports every problem at once:
+#: it walks the strings itself (all of them, not the first), and takes the
+#: cross-section problems as a list (in this context key) instead of the first
+#: one raised.
+UNSAFE_STRINGS_CHECKED = "unsafe_strings_checked"
+RULE_PROBLEMS = "rule_problems"
 
 
 class PlatformConfig(StrictModel):
@@ -153,13 +162,15 @@ class PlatformConfig(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _data_never_code(cls, data: Any) -> Any:
+    def _data_never_code(cls, data: Any, info: ValidationInfo) -> Any:
         """No string anywhere (keys included) may carry template syntax or odd characters.
 
         The field types already refuse these characters; this walk also covers
         keys, unknown keys and any future field, and says what is wrong plainly
-        (platform_config/safe_data.py).
+        (platform_config/safe_data.py). The loader walks them all itself.
         """
+        if (info.context or {}).get(UNSAFE_STRINGS_CHECKED):
+            return data
         found = first_unsafe(data)
         if found is not None:
             raise field_error(*found)
@@ -177,9 +188,14 @@ class PlatformConfig(StrictModel):
         return labels
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> PlatformConfig:
-        """The rules across sections (platform_config/rules.py)."""
+    def _cross_field_rules(self, info: ValidationInfo) -> PlatformConfig:
+        """The rules across sections (platform_config/rules.py): the first problem
+        raised, or all of them handed to the loader (RULE_PROBLEMS)."""
         problems = cross_field_problems(self)
+        sink = (info.context or {}).get(RULE_PROBLEMS)
+        if isinstance(sink, list):
+            sink.extend(problems)
+            return self
         if problems:
             raise field_error(*problems[0])
         return self

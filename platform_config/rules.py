@@ -8,8 +8,11 @@ rule that reads a section that is not there (see loader.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from platform_config.names import (
     MAX_CERTIFICATE_DOMAIN_LENGTH,
@@ -149,3 +152,45 @@ CROSS_FIELD_RULES: tuple[Callable[[PlatformConfig], Problems], ...] = (
 def cross_field_problems(config: PlatformConfig) -> list[tuple[str, str]]:
     """Every problem every rule finds, in rule order."""
     return [problem for rule in CROSS_FIELD_RULES for problem in rule(config)]
+
+
+@functools.cache
+def _field_adapter(name: str) -> TypeAdapter[Any]:
+    from platform_config.model import PlatformConfig
+
+    info = PlatformConfig.model_fields[name]
+    annotation: Any = info.annotation
+    if info.metadata:  # the field's constraints (max_length, AfterValidator, ...)
+        annotation = Annotated[(annotation, *info.metadata)]
+    return TypeAdapter(annotation)
+
+
+def problems_of_valid_sections(data: dict[str, Any], invalid: set[str]) -> list[tuple[str, str]]:
+    """The rules' problems on a config whose `invalid` top-level fields failed.
+
+    The other fields passed validation, so validating each again alone gives
+    its value; a config is assembled from them without the invalid ones, and
+    each rule that reads an absent field (AttributeError) is skipped: it would
+    only guess. An error not located at a field ("" in `invalid`) skips them all.
+    """
+    from platform_config.model import PlatformConfig
+
+    if "" in invalid:
+        return []
+    values: dict[str, Any] = {}
+    for name in PlatformConfig.model_fields:
+        if name in data and name not in invalid:
+            try:
+                values[name] = _field_adapter(name).validate_python(data[name])
+            except ValidationError:
+                invalid.add(name)
+    config = PlatformConfig.model_construct(**values)
+    for name in invalid:
+        config.__dict__.pop(name, None)  # not its default: the file's value is wrong
+    problems: list[tuple[str, str]] = []
+    for rule in CROSS_FIELD_RULES:
+        try:
+            problems += list(rule(config))
+        except AttributeError:
+            continue
+    return problems
