@@ -47,7 +47,6 @@ from platform_config.names import (
     platform_names,
 )
 from platform_config.network import Cidr, NetworkConfig, PrivateServicesCidr
-from platform_config.paths import HELM_VALUES_DIR
 from platform_config.reserved import (
     RESERVED_APP_KEYS,
     RESERVED_HOSTS,
@@ -76,7 +75,6 @@ __all__ = [
     "FIELD_MARK",
     "GCE_NAME",
     "GCS_BUCKET",
-    "HELM_VALUES_DIR",
     "MAX_APPS",
     "MAX_BUCKET_NAME",
     "MAX_CERTIFICATE_DOMAINS",
