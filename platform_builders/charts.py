@@ -16,3 +16,17 @@ class ChartRef:
     version: str
     values_file: str | None
     """Static values in helm-values/; None for charts configured only by code."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppChartRef(ChartRef):
+    """The default chart of a built-in app (JupyterHub, MLflow).
+
+    Not one of the platform's pinned charts: Argo CD installs it as an app of
+    the config, whose `apps.<name>` fields default to this ref and may override
+    it. So `platform_services.registry.pinned_charts()` leaves it out, and the
+    values audit checks its values file once, as the config's `apps.<name>`.
+    """
+
+    values_file: str
+    """The app's default values file in helm-values/ (an app always has one)."""

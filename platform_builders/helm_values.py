@@ -24,10 +24,9 @@ from typing import Any
 import yaml
 
 from platform_builders.terraform_literal import CDKTF_TOKEN_MARKER, escape_template
+from platform_config import paths
+from platform_config.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: One YAML file of static values per chart; code merges the computed part over it.
-HELM_VALUES_DIR = REPO_ROOT / "helm-values"
 #: libyaml's safe loader when PyYAML has it (its wheels do): same data, several
 #: times faster than the pure-Python one.
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -118,8 +117,12 @@ FREE_FORM_PATHS: dict[str, frozenset[KeyPath]] = {
 
 
 def load_values(file_name: str) -> dict[str, Any]:
-    """Parse helm-values/<file_name>; the file must hold a mapping (or nothing)."""
-    path = HELM_VALUES_DIR / file_name
+    """Parse helm-values/<file_name>; the file must hold a mapping (or nothing).
+
+    The directory is platform_config.paths.HELM_VALUES_DIR, read at each call:
+    the config's values-file check reads the same one.
+    """
+    path = paths.HELM_VALUES_DIR / file_name
     text = path.read_text(encoding="utf-8")
     if CDKTF_TOKEN_MARKER in text:
         # Only code may reference Terraform values; a file could forge one.

@@ -7,6 +7,6 @@ for a validated config is unique.
 
 from __future__ import annotations
 
-from platform_config.model import slug
+from platform_config.base import slug
 
 __all__ = ["slug"]

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from platform_config.model import FIELD_MARK, PlatformConfig
+from platform_config.model import (
+    FIELD_MARK,
+    RULE_PROBLEMS,
+    UNSAFE_STRINGS_CHECKED,
+    PlatformConfig,
+)
+from platform_config.rules import problems_of_valid_sections
+from platform_config.safe_data import unsafe_strings
 from platform_config.types import PATTERN_HELP
 from platform_config.yaml_reader import YamlError, clip, parse_yaml, read_text_file, shown
 
@@ -54,7 +64,67 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
-def _describe(error: Any) -> str:
+def _strip(annotation: Any) -> Any:
+    """The type under Annotated[...] and `X | None` (when one type remains)."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _step(annotation: Any, part: int | str) -> Any:
+    """The type one location part below `annotation`, or None when unknown."""
+    annotation = _strip(annotation)
+    if isinstance(part, int):
+        return get_args(annotation)[0] if get_origin(annotation) is list else None
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return None
+    field = annotation.model_fields.get(part)
+    if field is not None:
+        return field.annotation
+    if annotation.model_config.get("extra") == "allow":
+        # AppsConfig: extra keys are apps (`__pydantic_extra__: dict[str, AppConfig]`).
+        extra = typing.get_type_hints(annotation).get("__pydantic_extra__")
+        return get_args(extra)[1] if get_origin(extra) is dict else None
+    return None
+
+
+def known_keys(location: tuple[int | str, ...]) -> list[str] | None:
+    """The keys the config allows in the mapping at `location` (None: unknown)."""
+    annotation: Any = PlatformConfig
+    for part in location:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return None
+    annotation = _strip(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return None
+
+
+def _unknown_key(field: str, location: tuple[int | str, ...]) -> str:
+    """`<field>: unknown key; did you mean <closest>?`, or what the mapping allows."""
+    allowed = known_keys(location[:-1]) if location else None
+    if not allowed:
+        return f"{field}: unknown key (check the spelling; see the config reference in README.md)"
+    close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
+    if close:
+        return f"{field}: unknown key; did you mean {close[0]}?"
+    return (
+        f"{field}: unknown key; allowed here: {', '.join(allowed)} "
+        "(see the config reference in README.md)"
+    )
+
+
+def error_field(error: Any) -> tuple[str, tuple[int | str, ...]]:
+    """The field path a pydantic error is about, and its location in the data."""
     # Pydantic appends the failing type/function name to the location of
     # Annotated validators; keep only the real field names and list indexes.
     location = tuple(
@@ -62,20 +132,25 @@ def _describe(error: Any) -> str:
         for part in error["loc"]
         if isinstance(part, int) or not (part.startswith("function-") or "[" in part)
     )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = _field_path(location)
+    if message.startswith(FIELD_MARK):
+        # A model validator named the field it is about (base.field_error):
+        # already safe, built from field names and key_path.
+        _, sub_path, _ = message.split(FIELD_MARK, 2)
+        joiner = "" if field == "(top level)" else ("" if sub_path.startswith("[") else ".")
+        field = sub_path if field == "(top level)" else f"{field}{joiner}{sub_path}"
+    return field, location
+
+
+def _describe(error: Any) -> str:
+    field, location = error_field(error)
     kind = error["type"]
     message = str(error["msg"]).removeprefix("Value error, ")
     if message.startswith(FIELD_MARK):
-        # A model validator named the field it is about (model.field_error).
-        _, sub_path, message = message.split(FIELD_MARK, 2)
-    else:
-        sub_path = ""
-    field = _field_path(location)
-    if sub_path:
-        # Already safe: built by the model from field names and _key_path.
-        joiner = "" if field == "(top level)" else ("" if sub_path.startswith("[") else ".")
-        field = sub_path if field == "(top level)" else f"{field}{joiner}{sub_path}"
+        message = message.split(FIELD_MARK, 2)[2]
     if kind == "extra_forbidden":
-        return f"{field}: unknown key (check the spelling; see the config reference in README.md)"
+        return _unknown_key(field, location)
     if kind == "missing":
         return f"{field}: required field is missing"
     if kind == "string_pattern_mismatch":
@@ -98,18 +173,57 @@ def _describe(error: Any) -> str:
     return f"{field}: {message}"
 
 
+def _within(field: str, paths: list[str]) -> bool:
+    """Whether `field` is one of `paths` or inside one (`a.[k]` and `a[k]` alike)."""
+    field = field.replace(".[", "[")
+    for path in (p.replace(".[", "[") for p in paths):
+        if field == path or field.startswith((f"{path}.", f"{path}[")):
+            return True
+    return False
+
+
+def config_problems(data: dict[str, Any]) -> tuple[list[str], PlatformConfig | None]:
+    """Every problem of every stage that can be evaluated, and the config if there is none.
+
+    Three stages, all run: strings that can never be config data (all of them),
+    the fields (pydantic reports every invalid field), and the rules across
+    sections (platform_config/rules.py): every rule when the fields are valid,
+    otherwise each rule that reads only sections that validated. A field's
+    error under a string the first stage reported is left out (the same
+    problem twice).
+    """
+    unsafe = list(unsafe_strings(data))
+    lines = [f"{path}: {problem}" for path, problem in unsafe]
+    rule_problems: list[tuple[str, str]] = []
+    config: PlatformConfig | None
+    try:
+        config = PlatformConfig.model_validate(
+            data, context={UNSAFE_STRINGS_CHECKED: True, RULE_PROBLEMS: rule_problems}
+        )
+    except ValidationError as err:
+        config = None
+        errors = err.errors()
+        unsafe_paths = [path for path, _ in unsafe]
+        lines += [_describe(e) for e in errors if not _within(error_field(e)[0], unsafe_paths)]
+        invalid = {e["loc"][0] if e["loc"] else "" for e in errors}
+        rule_problems = problems_of_valid_sections(data, {str(name) for name in invalid})
+    lines += [f"{path}: {problem}" for path, problem in rule_problems]
+    problems = list(dict.fromkeys(lines))
+    return problems, (config if not problems else None)
+
+
 def parse_config(data: Any, path: Path | str = "<config>") -> PlatformConfig:
-    """Validate already-parsed YAML data."""
+    """Validate already-parsed YAML data; ConfigError lists every problem found."""
     if data is None:
         raise ConfigError(path, ["the file is empty: see config/example.yaml for a starting point"])
     if not isinstance(data, dict):
         raise ConfigError(
             path, [f"the top level must be a mapping of keys, got {type(data).__name__}"]
         )
-    try:
-        return PlatformConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(path, [_describe(e) for e in err.errors()]) from None
+    problems, config = config_problems(data)
+    if config is None:
+        raise ConfigError(path, problems)
+    return config
 
 
 def load_config(path: Path | str | None = None) -> PlatformConfig:

@@ -1,8 +1,9 @@
 """The built-in services, in install order, found by package name.
 
 Each entry names a package of platform_services/. By convention the package
-holds `charts.py` (its pinned charts, pure data) and `service.py` (the
-PlatformService subclass `Service`, which creates constructs). Listing the
+holds `charts.py` (its pinned charts, pure data; a built-in app's default chart
+is an AppChartRef there, which pinned_charts() leaves out) and `service.py`
+(the PlatformService subclass `Service`, which creates constructs). Listing the
 packages here is all it takes to add a built-in service; this module imports
 no cdktf, so the config checker can list the pinned charts before jsii loads.
 """
@@ -13,7 +14,7 @@ import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from platform_builders.charts import ChartRef
+from platform_builders.charts import AppChartRef, ChartRef
 
 if TYPE_CHECKING:
     from platform_config import PlatformConfig
@@ -32,7 +33,11 @@ BUILT_IN_SERVICES: tuple[str, ...] = (
 
 
 def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]:
-    """Every chart the services pin, in install order (pure: no cdktf)."""
+    """Every chart the services pin, in install order (pure: no cdktf).
+
+    Not the built-in apps' default charts (AppChartRef): the config's `apps`
+    section says which chart each app runs, and the values audit reads it there.
+    """
     charts: list[ChartRef] = []
     for package in packages:
         try:
@@ -41,7 +46,11 @@ def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]
             if error.name != f"platform_services.{package}.charts":
                 raise
             continue
-        charts += [ref for ref in vars(module).values() if isinstance(ref, ChartRef)]
+        charts += [
+            ref
+            for ref in vars(module).values()
+            if isinstance(ref, ChartRef) and not isinstance(ref, AppChartRef)
+        ]
     return charts
 
 

@@ -170,16 +170,14 @@ def hostile_data() -> Json:
 @contextlib.contextmanager
 def values_dir_with(files: dict[str, str], directory: Path) -> Iterator[Path]:
     """helm-values/ copied to `directory` plus `files`, seen by the config and the values loader."""
-    from platform_builders import helm_values
-    from platform_config import model
+    from platform_config import paths
 
-    for source in helm_values.HELM_VALUES_DIR.glob("*.yaml"):
+    for source in paths.HELM_VALUES_DIR.glob("*.yaml"):
         shutil.copy(source, directory / source.name)
     for name, text in files.items():
         (directory / name).write_text(text)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model, "HELM_VALUES_DIR", directory)
-        patch.setattr(helm_values, "HELM_VALUES_DIR", directory)
+        patch.setattr(paths, "HELM_VALUES_DIR", directory)
         yield directory
 
 
@@ -431,9 +429,9 @@ def team_values_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     Both the config (file exists?) and the values loader see this directory.
     """
     from platform_builders import helm_values
-    from platform_config import model
+    from platform_config import paths
 
-    for source in helm_values.HELM_VALUES_DIR.glob("*.yaml"):
+    for source in paths.HELM_VALUES_DIR.glob("*.yaml"):
         shutil.copy(source, tmp_path / source.name)
     jupyterhub = helm_values.load_values("jupyterhub.yaml")
     jupyterhub["singleuser"]["defaultUrl"] = "/tree"
@@ -441,6 +439,5 @@ def team_values_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     mlflow = helm_values.load_values("mlflow.yaml")
     mlflow["resources"]["limits"]["memory"] = "8Gi"
     (tmp_path / "team-mlflow.yaml").write_text(yaml.safe_dump(mlflow))
-    monkeypatch.setattr(model, "HELM_VALUES_DIR", tmp_path)
-    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
+    monkeypatch.setattr(paths, "HELM_VALUES_DIR", tmp_path)
     return tmp_path

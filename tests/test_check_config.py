@@ -147,3 +147,62 @@ def test_a_fact_that_is_not_one_line_prints_nothing(
     code, out, err = _check([str(path), "--print-facts", "project_id", "region"], capsys)
     assert (code, out) == (2, "")
     assert "region is not a single line" in err
+
+
+def _every_stage_wrong() -> Json:
+    """One error or more in each stage of the check, in independent sections."""
+    data = example_data()
+    data["labels"] = {"team": 'ml${file("/etc/passwd")}'}  # the data-never-code walk
+    data["network"]["subnet_cidr"] = "10.10.0.0/33"  # a field
+    data["ingress"] = {"timout": 60}  # an unknown key
+    data["cluster"]["control_plane_access"] = "bastion"  # rule: no bastion_members
+    data["apps"]["jupyterhub"]["host"] = "argocd"  # rule: reserved host
+    data["apps"]["mlflow"]["namespace"] = "kube-mlflow"  # rule: reserved namespace
+    data["gitops"]["namespaces"] = ["istio-*"]  # rule: the gitops lane
+    data["cluster"]["name"] = "ml-platform"  # rule: derived names (with the environment)
+    data["environment"] = "production-eu"
+    return data
+
+
+def test_one_run_reports_every_error_of_every_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, _every_stage_wrong())
+    code, out, err = _check([str(path)], capsys)
+    assert (code, out) == (2, "")
+    assert "Traceback" not in err
+    expected = [
+        "  - labels.team: contains '${'",
+        "  - network.subnet_cidr: ",
+        "  - ingress.timout: unknown key",
+        "  - access.bastion_members: is empty but cluster.control_plane_access is bastion",
+        "  - apps.jupyterhub.host: host 'argocd' is reserved",
+        "  - apps.mlflow.namespace: namespace 'kube-mlflow' is reserved",
+        "  - gitops.namespaces[0]: 'istio-*' would let the team's Applications into",
+        "  - cluster.name: makes the node service account id",
+        "  - cluster.name: makes the bastion's service account id",
+    ]
+    for words in expected:
+        assert err.count(words) == 1, (words, err)
+    assert err.count("\n  - ") == len(expected), err
+
+
+def test_a_rule_that_reads_an_invalid_field_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the field's own error: no rule guesses from a value that did not validate."""
+    data = example_data()
+    data["cluster"]["name"] = "Not_A_Label"
+    data["environment"] = "production-eu"
+    code, out, err = _check([str(_write(tmp_path, data))], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n  - ") == 1, err
+    assert "  - cluster.name: got 'Not_A_Label'" in err
+    # A rule that does not read the invalid field still runs.
+    data["cluster"]["name"] = "ml-platform"
+    data["labels"] = {"team": 1}
+    code, out, err = _check([str(_write(tmp_path, data))], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n  - ") == 2, err
+    assert "  - labels.team: got 1; " in err
+    assert "  - cluster.name: makes the node service account id" in err

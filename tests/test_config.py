@@ -432,3 +432,94 @@ def test_bad_config_exits_fast_without_traceback_or_output(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
     assert elapsed < 2.0, f"rejecting a bad config took {elapsed:.2f}s"
+
+
+def test_app_sections_import_no_cdktf_and_not_the_whole_model() -> None:
+    """The apps' config sections live in their service packages, cdktf-free, and import
+    the config's base modules without a cycle (each first, in a fresh interpreter)."""
+    for module in (
+        "platform_services.chart_app.config",
+        "platform_services.jupyterhub.config",
+        "platform_services.mlflow.config",
+        "platform_services.jupyterhub.charts",
+        "platform_services.mlflow.charts",
+    ):
+        code = f"import sys, {module}; print('cdktf' in sys.modules)"
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        assert (result.returncode, result.stdout) == (0, "False\n"), (module, result.stderr)
+
+
+def test_built_in_app_defaults_are_their_chart_pins_and_not_platform_charts() -> None:
+    from platform_builders.charts import AppChartRef
+    from platform_services.jupyterhub.charts import JUPYTERHUB_CHART
+    from platform_services.mlflow.charts import MLFLOW_CHART
+    from platform_services.registry import pinned_charts
+
+    config = parse_config(example_data())
+    for app, pin in [
+        (config.apps.jupyterhub, JUPYTERHUB_CHART),
+        (config.apps.mlflow, MLFLOW_CHART),
+    ]:
+        assert (app.chart_repo, app.chart, app.chart_version, app.values_file) == (
+            pin.repository,
+            pin.chart,
+            pin.version,
+            pin.values_file,
+        )
+    assert JUPYTERHUB_CHART.version == "4.4.0"
+    assert pinned_charts()
+    assert not any(isinstance(ref, AppChartRef) for ref in pinned_charts())
+
+
+@pytest.mark.parametrize(
+    ("url", "scheme"),
+    [
+        ("https://github.com/example/gitops.git", "https"),
+        ("ssh://git@git.example.com:2222/team/gitops.git", "ssh"),
+        ("git@github.com:example/mlops-gitops.git", "ssh"),
+    ],
+)
+def test_repo_scheme_is_said_once(url: str, scheme: str) -> None:
+    data = example_data()
+    data["gitops"] = {"repo_url": url, "private": True}
+    gitops = parse_config(data).gitops
+    assert gitops.repo_scheme == scheme
+    assert gitops.needs_credentials is True
+
+
+@pytest.mark.parametrize(
+    ("mutation", "line"),
+    [
+        (
+            _set("cluster.node_pools[0].max_node", 3),
+            "cluster.node_pools[0].max_node: unknown key; did you mean max_nodes?",
+        ),
+        (_set("regoin", "europe-west4"), "regoin: unknown key; did you mean region?"),
+        (
+            _set("cluster.deletion_protecton", False),
+            "cluster.deletion_protecton: unknown key; did you mean deletion_protection?",
+        ),
+        (
+            _set("apps.mlflow.databse", {}),
+            "apps.mlflow.databse: unknown key; did you mean database?",
+        ),
+        (
+            _set("cluster.node_pools[0].gpu", {"type": "nvidia-l4", "cuont": 1}),
+            "cluster.node_pools[0].gpu.cuont: unknown key; did you mean count?",
+        ),
+    ],
+    ids=["pool", "top-level", "cluster", "built-in-app", "gpu"],
+)
+def test_a_misspelt_key_names_the_closest_valid_one(mutation: Mutation, line: str) -> None:
+    assert f"  - {line}\n" in _errors(mutation) + "\n"
+
+
+def test_an_unknown_key_unlike_any_lists_the_allowed_ones() -> None:
+    message = _errors(_set("ingress.zzz", 1))
+    assert (
+        "  - ingress.zzz: unknown key; allowed here: backend_timeout_seconds, "
+        "connection_draining_seconds (see the config reference in README.md)"
+    ) in message
+    assert "did you mean" not in message

@@ -18,14 +18,14 @@ import pytest
 from platform_builders import helm_values
 from platform_builders.helm_values import (
     CHART_REFERENCE_DIR,
-    HELM_VALUES_DIR,
     chart_values_problems,
     deep_merge,
     load_values,
     reference_directories,
     reference_identity,
 )
-from platform_config import load_config, parse_config
+from platform_config import load_config, parse_config, paths
+from platform_config.paths import HELM_VALUES_DIR
 from platform_services.jupyterhub.values import (
     AUTHENTICATOR_CONFIG_KEY,
     GPU_START_TIMEOUT_SECONDS,
@@ -280,7 +280,7 @@ def test_static_policies() -> None:
 def test_load_values_rejects_a_non_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
     (tmp_path / "empty.yaml").write_text("# nothing\n")
-    monkeypatch.setattr(helm_values, "HELM_VALUES_DIR", tmp_path)
+    monkeypatch.setattr(paths, "HELM_VALUES_DIR", tmp_path)
     with pytest.raises(ValueError, match="must be a mapping"):
         load_values("list.yaml")
     assert load_values("empty.yaml") == {}

@@ -67,10 +67,6 @@ OIDC_CLIENT_SHAPE = {
 }
 
 
-def _repo_scheme(config: PlatformConfig) -> str:
-    return "https" if config.gitops.repo_url.startswith("https://") else "ssh"
-
-
 class Service(PlatformService):
     name = "argocd"
 
@@ -151,7 +147,7 @@ class Service(PlatformService):
                     project_id=config.project_id,
                     region=config.region,
                     accessors=dict(ctx.secret_readers),
-                    value_shape=REPO_CREDENTIALS_SHAPES[_repo_scheme(config)],
+                    value_shape=REPO_CREDENTIALS_SHAPES[config.gitops.repo_scheme],
                     description=f"Argo CD credentials for {config.gitops.repo_url}",
                 ),
             )
@@ -177,7 +173,9 @@ class Service(PlatformService):
         objects = []
         if "repo-credentials" in secrets:
             keys = (
-                ("username", "password") if _repo_scheme(config) == "https" else ("sshPrivateKey",)
+                ("username", "password")
+                if config.gitops.repo_scheme == "https"
+                else ("sshPrivateKey",)
             )
             objects.append(
                 eso.external_secret(

@@ -1,0 +1,58 @@
+"""`gitops`: the team's own GitOps repository and the lane its Applications get."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from platform_config.base import StrictModel, field_error, unique
+from platform_config.types import DnsLabel, GitRevision, NamespaceGlob, RepoPath
+from platform_config.urls import GitRepoUrl, RepoScheme, repo_scheme
+
+
+class GitOpsConfig(StrictModel):
+    """The team's own GitOps repository, synced by a root app-of-apps."""
+
+    repo_url: GitRepoUrl
+    """Repository Argo CD syncs: https://, ssh:// or git@host:org/repo.git."""
+    revision: GitRevision = "main"
+    """Branch, tag or commit."""
+    path: RepoPath = "apps"
+    """Directory (read recursively) of Argo CD manifests; '.' for the root."""
+    private: bool | None = None
+    """Whether Argo CD needs credentials (stored in Secret Manager). Defaults to
+    true for SSH URLs, false for https URLs."""
+    applications_namespace: DnsLabel = "team-apps"
+    """Where the root app-of-apps writes the team's Application and ApplicationSet
+    objects (Argo CD's "applications in any namespace"). Applications there may
+    use only the team's AppProject; the argocd namespace stays the platform's."""
+    namespaces: Annotated[list[NamespaceGlob], AfterValidator(unique)] = Field(
+        default_factory=lambda: ["team-*"], min_length=1, max_length=50
+    )
+    """Namespaces the team's Applications may deploy into: names, or prefixes
+    ending in '*'. None may reach a namespace of Kubernetes (kube-*, gke-*, gmp-*,
+    default), of the platform (istio-system, istio-ingress, external-secrets,
+    argocd) or of an enabled app. applications_namespace is always allowed."""
+    cluster_resources: bool = False
+    """Whether the team's Applications may create cluster-scoped objects
+    (ClusterRoles, CRDs, webhooks, Namespaces...). Off: namespaced objects only."""
+
+    @property
+    def repo_scheme(self) -> RepoScheme:
+        """How Argo CD reaches repo_url: "https", or "ssh" (ssh:// and git@host:path)."""
+        return repo_scheme(self.repo_url)
+
+    @property
+    def needs_credentials(self) -> bool:
+        if self.private is not None:
+            return self.private
+        return self.repo_scheme == "ssh"
+
+    @model_validator(mode="after")
+    def _ssh_needs_key(self) -> GitOpsConfig:
+        if self.private is False and self.repo_scheme == "ssh":
+            raise field_error(
+                "private", "an SSH repo_url always needs a key: set private: true or use https://"
+            )
+        return self
