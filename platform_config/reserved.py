@@ -3,14 +3,14 @@ that no config entry may take, and how a namespace glob is matched against them.
 
 from __future__ import annotations
 
+from platform_services.registry import fixed_namespaces
+
 #: Host names the platform itself uses under the domain; apps cannot take them.
 RESERVED_HOSTS = frozenset({"argocd"})
 #: Namespaces apps cannot take: Kubernetes' and GKE's own, and every namespace
 #: the platform installs into (an app next to External Secrets would sit next
 #: to the identity that reads Secret Manager).
-RESERVED_NAMESPACES = frozenset(
-    {"default", "istio-system", "istio-ingress", "external-secrets", "argocd"}
-)
+RESERVED_NAMESPACES = frozenset({"default"}) | fixed_namespaces()
 RESERVED_NAMESPACE_PREFIXES = ("kube-", "gke-", "gmp-")
 #: App keys the platform uses for its own Argo CD Applications and construct ids
 #: (the root app-of-apps is `app-root`; Argo CD manages itself).

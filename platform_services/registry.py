@@ -54,6 +54,21 @@ def pinned_charts(packages: Sequence[str] = BUILT_IN_SERVICES) -> list[ChartRef]
     return charts
 
 
+def fixed_namespaces(packages: Sequence[str] = BUILT_IN_SERVICES) -> frozenset[str]:
+    """The namespaces services own whatever the config says (`NAMESPACES` in each
+    package's workloads.py): no app or team may take one (pure: no cdktf)."""
+    found: set[str] = set()
+    for package in packages:
+        try:
+            module = importlib.import_module(f"platform_services.{package}.workloads")
+        except ModuleNotFoundError as error:
+            if error.name != f"platform_services.{package}.workloads":
+                raise
+            continue
+        found.update(getattr(module, "NAMESPACES", ()))
+    return frozenset(found)
+
+
 def built_in_services() -> list[PlatformService]:
     """One instance of each built-in service, in install order (imports cdktf)."""
     return [

@@ -19,7 +19,7 @@ import yaml
 from platform_builders.charts import ChartRef
 from platform_builders.workloads import Workload
 from platform_config import PlatformConfig, parse_config
-from tests.conftest import Json, example_data
+from tests.conftest import VARIANTS, Json, Synthesized, example_data
 
 if TYPE_CHECKING:
     from platform_constructs.iap_ingress import RouteTarget
@@ -164,3 +164,21 @@ def test_a_service_before_the_stage_it_needs_fails_at_synth(tmp_path: Path) -> N
     services.insert(0, demo_service())  # before Argo CD, whose readiness it waits for
     with pytest.raises(ValueError, match=r"service demo installs after stage 'argocd-ready'"):
         _synth(services, tmp_path)
+
+
+def test_the_namespaces_services_own_are_the_reserved_ones(synthesized: Synthesized) -> None:
+    """One source: the namespaces the stacks create for the services (apart from
+    the config's own) are exactly those the config reserves for the platform."""
+    from platform_config.reserved import RESERVED_NAMESPACES
+    from platform_services.registry import fixed_namespaces
+
+    for variant in ("example", "bastion"):
+        stack = synthesized.stack(variant, "bootstrap")
+        created = {
+            ns["metadata"]["name"] for ns in stack["resource"]["kubernetes_namespace_v1"].values()
+        }
+        data = VARIANTS[variant]()
+        config = parse_config(data)
+        from_config = {*config.app_namespaces.values(), config.gitops.applications_namespace}
+        assert created - from_config == fixed_namespaces(), variant
+    assert {"default"} | fixed_namespaces() == RESERVED_NAMESPACES

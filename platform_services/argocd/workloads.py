@@ -13,6 +13,8 @@ from platform_builders.workloads import Workload
 from platform_services.argocd.values import ARGOCD_FULLNAME
 
 ARGOCD_NAMESPACE = "argocd"
+#: Namespaces this service owns whatever the config says (reserved for it).
+NAMESPACES = (ARGOCD_NAMESPACE,)
 
 
 def _argocd(component: str, ports: tuple[int, ...] = ()) -> Workload:

@@ -21,6 +21,10 @@ from platform_constructs.service_identity import (
 )
 from platform_services.external_secrets import manifests as eso
 from platform_services.external_secrets.charts import EXTERNAL_SECRETS
+from platform_services.external_secrets.workloads import (
+    EXTERNAL_SECRETS_NAMESPACE,
+    EXTERNAL_SECRETS_SERVICE_ACCOUNT,
+)
 from platform_services.service import BootstrapContext, ClusterContext, Namespace, PlatformService
 
 if TYPE_CHECKING:
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
 #: The operator's Kubernetes service account, a Google identity through Workload Identity.
 EXTERNAL_SECRETS_KSA = KubernetesServiceAccountRef(
-    namespace="external-secrets", name="external-secrets"
+    namespace=EXTERNAL_SECRETS_NAMESPACE, name=EXTERNAL_SECRETS_SERVICE_ACCOUNT
 )
 
 

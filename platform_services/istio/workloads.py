@@ -11,6 +11,8 @@ from platform_builders.workloads import Workload
 ISTIO_NAMESPACE = "istio-system"
 GATEWAY_NAMESPACE = "istio-ingress"
 GATEWAY_RELEASE = "istio-gateway"
+#: Namespaces this service owns whatever the config says (reserved for it).
+NAMESPACES = (ISTIO_NAMESPACE, GATEWAY_NAMESPACE)
 GATEWAY = Workload(
     name="istio-gateway",
     namespace=GATEWAY_NAMESPACE,
