@@ -348,7 +348,7 @@ def test_platform_namespaces_deny_by_default(synthesized: Synthesized, variant: 
 def test_custom_app_that_trusts_the_header_takes_only_the_gateway() -> None:
     """Policies of the chart-app service for a custom app, both settings."""
     from platform_config import parse_config
-    from platform_services.chart_app.service import Service as ChartApps
+    from platform_services.chart_app.policies import chart_app_policies, chart_apps
     from tests.conftest import example_data
 
     data = example_data()
@@ -363,7 +363,7 @@ def test_custom_app_that_trusts_the_header_takes_only_the_gateway() -> None:
     }
     data["apps"]["board"] = {**data["apps"]["notes"], "trusts_identity_header": False}
     config = parse_config(data)
-    policies = list(ChartApps().mesh_policies(config))
+    policies = chart_app_policies(config, chart_apps(config))
     pod = cast_workload("notes")
     neighbour = "cluster.local/ns/notes/sa/default"
     assert allowed(policies, pod, Request(principal=istio_pods.GATEWAY.principal, port=3000))

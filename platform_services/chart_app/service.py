@@ -13,37 +13,18 @@ from typing import Any
 
 from platform_builders.helm_values import load_values
 from platform_config import AppConfig, PlatformConfig
-from platform_services.istio import mesh
-from platform_services.istio.workloads import GATEWAY
-from platform_services.service import ChartAppService, Manifest, by
+from platform_services.chart_app.policies import chart_app_policies, chart_apps
+from platform_services.service import ChartAppService, Manifest
 
 
 class Service(ChartAppService):
     name = "chart_app"
 
     def applications(self, config: PlatformConfig) -> Mapping[str, AppConfig]:
-        built_in = type(config.apps).model_fields
-        return {name: app for name, app in config.apps.enabled().items() if name not in built_in}
+        return chart_apps(config)
 
     def mesh_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
-        policies = []
-        for name, app in self.applications(config).items():
-            namespace = config.app_namespaces[name]
-            # Apps that trust the identity header take traffic from the gateway
-            # only; others also from their own namespace (multi-pod charts).
-            callers = [by(GATEWAY)]
-            if not app.trusts_identity_header:
-                callers.append(mesh.Caller(namespaces=[namespace]))
-            policies.append(
-                mesh.allow(
-                    name=f"{name}-callers",
-                    namespace=namespace,
-                    selector=None,
-                    ports=(),
-                    callers=callers,
-                )
-            )
-        return policies
+        return chart_app_policies(config, chart_apps(config))
 
     def values(self, config: PlatformConfig, name: str, app: AppConfig) -> dict[str, Any]:
         return load_values(app.values_file)
