@@ -86,17 +86,14 @@ postgres-server:
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
 # Two pytest sessions side by side, one per core (PLATFORM_TESTS_* in
-# tests/conftest.py). "stacks" alone loads jsii (a ~1 GB node kernel): the
-# construct tests, the one synth of every config variant (made first, read by
-# both sessions), the tests of the synthesized stacks and of their inputs
-# (values files, config schema), and checkov. "tools" runs every other file:
-# the config checker, the operator scripts and the real services (PostgreSQL,
-# MLflow, JupyterHub); a test there that loads jsii fails and names
-# STACK_TESTS. The split keeps the two halves about equally long.
-STACK_TESTS := $(addprefix tests/test_,$(addsuffix .py,constructs builtin_apps config_property \
-                 determinism provider_imports checkov bootstrap cluster network argocd_projects \
-                 trust_boundary gitops_handover generated_secrets config_terraform helm_values schema \
-                 services synth_without_tests))
+# tests/conftest.py), split by directory. "stacks" (tests/stacks/,
+# tests/constructs/) alone loads jsii (a ~1 GB node kernel): the construct
+# tests, the one synth of every config variant (made first, read by both
+# sessions), the tests that build stacks, and checkov. "tools" runs every
+# other directory: config, builders, services (which read the synth without
+# loading jsii), operator scripts and the real services (PostgreSQL, MLflow,
+# JupyterHub); a test there that loads jsii fails and says where it belongs.
+STACK_TEST_DIRS := tests/stacks tests/constructs
 TEST_RUN := .test-run
 unit-prepare: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
 	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)
@@ -115,7 +112,7 @@ unit-stacks unit-tools:
 	@test -n "$(SESSIONS_PREPARED)" || { echo "$@ runs inside \`make unit\` or \`make test\`" >&2; exit 2; }
 	PLATFORM_TESTS_SESSION=$(@:unit-%=%) $(VENV)/bin/pytest -o cache_dir=.pytest_cache/$(@:unit-%=%) \
 	  --basetemp=$(CURDIR)/$(TEST_RUN)/tmp-$(@:unit-%=%) \
-	  $(if $(filter unit-stacks,$@),$(STACK_TESTS),$(addprefix --ignore=,$(STACK_TESTS)))
+	  $(if $(filter unit-stacks,$@),$(STACK_TEST_DIRS),tests $(addprefix --ignore=,$(STACK_TEST_DIRS)))
 
 # The type-check runs beside the two test sessions (each output is printed
 # whole when its part ends; any failure fails the target).

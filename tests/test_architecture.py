@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.variants import ROOT
 
 PURE_PACKAGES = ("platform_config", "platform_builders", "platform_services")
 #: In a service package, the modules that create constructs.

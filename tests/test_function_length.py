@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.variants import ROOT
+
 #: The non-test code: files and packages (searched recursively).
 SOURCES = (
     "main.py",

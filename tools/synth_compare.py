@@ -4,7 +4,7 @@
     .venv/bin/python tools/synth_compare.py write /tmp/after    # on the new one
     .venv/bin/python tools/synth_compare.py diff /tmp/before /tmp/after
 
-`write` synthesizes the test session's config variants (tests/conftest.py
+`write` synthesizes the test session's config variants (tests/support/variants.py
 VARIANTS) plus a few that switch the built-in apps off one by one, so every
 branch of the service code is covered. `diff` compares each cdk.tf.json as
 parsed JSON: the same Terraform addresses with the same values. Key order may
@@ -29,7 +29,7 @@ Json = dict[str, Any]
 
 
 def _variants() -> dict[str, Callable[[], Json]]:
-    from tests.conftest import VARIANTS, example_data
+    from tests.support.variants import VARIANTS, example_data
 
     def apps_off(*names: str) -> Callable[[], Json]:
         def make() -> Json:
@@ -51,7 +51,7 @@ def _variants() -> dict[str, Callable[[], Json]]:
 def write(outdir: Path) -> None:
     from main import build_app
     from platform_config import parse_config
-    from tests.conftest import HOSTILE_VALUES_FILE, HOSTILE_VALUES_TEXT, values_dir_with
+    from tests.support.variants import HOSTILE_VALUES_FILE, HOSTILE_VALUES_TEXT, values_dir_with
 
     outdir.mkdir(parents=True, exist_ok=False)
     values_dir = outdir / ".helm-values"
