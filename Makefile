@@ -76,7 +76,7 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(VENV)/bin/mypy
 
-# PostgreSQL >= 15 for tests/test_mlflow_database_grant.py: Debian's package,
+# PostgreSQL >= 15 for tests/services/mlflow/test_mlflow_database_grant.py: Debian's package,
 # installed only when no server is there (the tests start their own on a socket).
 postgres-server:
 	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \

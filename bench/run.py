@@ -34,7 +34,7 @@ PYTHON = VENV_BIN / "python"
 MAIN = ROOT / "main.py"
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
 #: Where the app imports provider packages from (main.py only wires stacks).
-SCANNED = (ROOT / "stacks", ROOT / "platform_constructs", MAIN)
+SCANNED = (ROOT / "stacks", ROOT / "platform_constructs", ROOT / "platform_services", MAIN)
 PROVIDER_PREFIX = "cdktf_cdktf_provider_"
 STACKS = ("network", "cluster", "bootstrap")
 SAMPLE_SECONDS = 0.05
@@ -220,7 +220,7 @@ def floor_command(*, lazy: bool) -> list[str]:
     `lazy=False` is the import floor the target is set against: cdktf and the
     provider packages imported as published (each package's __init__ loads all
     of its submodules). `lazy=True` imports them the way the app does (main.py
-    installs platform_constructs.provider_imports first), so synth minus that
+    installs stacks.provider_imports first), so synth minus that
     floor is what our own code costs.
     """
     setup = ["from stacks import provider_imports", "provider_imports.install()"]

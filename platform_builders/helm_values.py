@@ -161,7 +161,7 @@ def to_values_yaml(values: Mapping[str, Any]) -> str:
     Stable (sorted keys) so the synthesized JSON is deterministic. Every
     literal ``${`` / ``%{`` (free text from helm-values/ files) is escaped so
     Terraform reads it as text; cdktf tokens (cross-stack references merged
-    in by code) stay live (platform_constructs/terraform_literal.py).
+    in by code) stay live (platform_builders/terraform_literal.py).
     """
     text = str(
         yaml.dump(

@@ -13,7 +13,7 @@ lazily loaded submodules) which Python module holds each jsii submodule. A
 type the app did not import is then imported on first use by jsii itself
 (``jsii._reference_map._try_import_type_module``), so behaviour is unchanged;
 only the unused bindings are never loaded. The synthesized JSON is identical
-(tests/test_provider_imports.py checks both halves).
+(tests/stacks/test_provider_imports.py checks both halves).
 """
 
 from __future__ import annotations

@@ -123,3 +123,17 @@ def _identifiers(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             found.add(node.name)
     return found
+
+
+def test_no_test_file_imports_another() -> None:
+    """Shared helpers live in tests/support/; a test file is never a library."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                last = node.module.rsplit(".", 1)[-1]
+                if node.module.startswith("tests.") and (
+                    last.startswith("test_") or last == "conftest"
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {node.module}")
+    assert offenders == []

@@ -15,7 +15,7 @@ Destinations are an allow list of names and prefixes that the config layer
 has already checked against every platform namespace. No ``!`` entries: in
 Argo CD 3.4 (AppProject.isDestinationMatched) an entry ``!kube-system``
 matches every other namespace, so next to an allow list it would widen it to
-"everything but kube-system" (tests/test_argocd_projects.py shows this).
+"everything but kube-system" (tests/services/argocd/test_argocd_projects.py shows this).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class MlflowStorageProps:
     """The cluster: Workload Identity bindings need its identity pool."""
     grant_service_account: KubernetesServiceAccountRef | None = None
     """The database grant Job's Kubernetes service account
-    (platform_constructs/mlflow_database_grant.py): it gets a Google identity
+    (platform_services/mlflow/database_grant.py): it gets a Google identity
     that may only connect to this instance and update its users. None: no Job."""
 
 

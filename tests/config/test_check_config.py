@@ -2,7 +2,7 @@
 
 The plain check is what `make check-config` and `make synth` run; --print-facts
 is how tools/deploy.sh and tools/state_bucket.sh read the values they pass to
-gcloud from one validated load (tests/test_deploy.py runs the scripts).
+gcloud from one validated load (tests/tools/test_deploy.py runs the scripts).
 """
 
 from __future__ import annotations

@@ -351,7 +351,7 @@ def test_iap_jwt_verified_in_the_mesh(synthesized: Synthesized) -> None:
     assert rule["fromHeaders"] == [{"name": "x-goog-iap-jwt-assertion"}]
     assert rule["outputClaimToHeaders"] == [{"header": "x-iap-user-email", "claim": "email"}]
     assert rule["forwardOriginalToken"] is False
-    # What the DENY policy admits is evaluated in tests/test_trust_boundary.py.
+    # What the DENY policy admits is evaluated in tests/services/istio/test_trust_boundary.py.
     deny = next(o for o in objects if o["kind"] == "AuthorizationPolicy")
     assert deny["spec"]["action"] == "DENY"
 

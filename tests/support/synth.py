@@ -45,7 +45,7 @@ class Synthesized:
     def __init__(self, root: Path, checkov: BackgroundCommand | None) -> None:
         self.root = root
         #: checkov over `root`, started as soon as the stacks exist so that it
-        #: runs on a free core while the other tests run (tests/test_checkov.py).
+        #: runs on a free core while the other tests run (tests/stacks/test_checkov.py).
         self.checkov = checkov
 
     def stack_file(self, variant: str, stack: str) -> Path:

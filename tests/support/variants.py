@@ -171,7 +171,7 @@ def values_dir_with(files: dict[str, str], directory: Path) -> Iterator[Path]:
 #: apps), a variant exercising the other branches (bastion mode, Google OIDC,
 #: https GitOps repo, managed DNS zone, GPU pool, MLflow off), the example with
 #: one app more (what adding or removing an app changes), and the hostile one
-#: (tests/test_config_terraform.py reads it back as Terraform does).
+#: (tests/stacks/test_config_terraform.py reads it back as Terraform does).
 VARIANTS: dict[str, Callable[[], Json]] = {
     "example": example_data,
     "bastion": bastion_data,

@@ -3,7 +3,7 @@
 - every header an identity consumer reads is written or removed by the gateway
   on every route (consumers' header sets derived from their synthesized config,
   with upstream defaults for unset keys);
-- the synthesized AuthorizationPolicies, evaluated (tests/istio_authz.py),
+- the synthesized AuthorizationPolicies, evaluated (tests/support/istio_authz.py),
   give exactly the reachability table of docs/security.md;
 - the gateway admits only verified IAP requests from Google's load balancer;
 - no operator credential in state; the secret store serves Argo CD only.

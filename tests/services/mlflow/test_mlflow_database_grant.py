@@ -1,6 +1,6 @@
 """MLflow's database grant, proven on a real PostgreSQL (issue #12 item 4).
 
-A PostgreSQL >= 15 (tests/postgres_server.py: Debian's `postgresql`,
+A PostgreSQL >= 15 (tests/support/postgres_server.py: Debian's `postgresql`,
 installed by `make unit` when missing) runs as a non-root user. The roles
 mirror Cloud SQL: databases belong to
 cloudsqlsuperuser (not a superuser), `postgres` is a member of it and runs the
