@@ -21,12 +21,17 @@ import yaml
 
 from main import prepare_jsii
 from tests.support.postgres_server import cloud_sql_like_postgres
-from tests.support.synth import CHECKOV, BackgroundCommand, Synthesized, checkov_command, synthesize
+from tests.support.synth import (
+    CHECKOV,
+    BackgroundCommand,
+    Synthesized,
+    checkov_command,
+    synthesize_in_product_tree,
+)
 from tests.support.variants import (
     HOSTILE_VALUES_FILE,
     HOSTILE_VALUES_TEXT,
     VARIANTS,
-    values_dir_with,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +64,26 @@ def pytest_configure(config: pytest.Config) -> None:
         pid_file = Path(SHARED_DIR) / "stacks.pid"
         pid_file.with_suffix(".tmp").write_text(str(os.getpid()))
         pid_file.with_suffix(".tmp").replace(pid_file)
+        # Before collection, so before this process loads jsii itself.
+        _make_synth(Path(SHARED_DIR))
+
+
+def _make_synth(shared: Path) -> None:
+    """Every variant, from the product tree; synth.failed says why not."""
+    root = shared / "synth"
+    root.mkdir()
+    (shared / "product").mkdir()
+    try:
+        synthesize_in_product_tree(
+            {name: make_data() for name, make_data in VARIANTS.items()},
+            {HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT},
+            root=root,
+            tree=shared / "product" / "repo",
+        )
+    except Exception as error:  # reported by the synthesized fixture, in both sessions
+        (shared / "synth.failed").write_text(f"{type(error).__name__}: {error}")
+        return
+    (shared / "synth.done").touch()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -94,10 +119,12 @@ def _wait_for_synth(done: Path, failed: Path) -> None:
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     """Every variant, synthesized once per `make test`, however many sessions read it.
 
+    From the product tree (tests/support/synth.py), in a process of its own.
     Alone, a session synthesizes in its temp dir. Under `make unit` the
     "stacks" session synthesizes into the shared directory (emptied by
-    unit-prepare) and starts checkov; the "tools" session waits for the synth
-    and never loads jsii itself (one ~1 GB jsii kernel at a time).
+    unit-prepare) before collecting its tests, then starts checkov; the
+    "tools" session waits for the synth and never loads jsii itself (one
+    ~1 GB jsii kernel at a time).
     """
     shared = Path(SHARED_DIR) if SHARED_DIR else tmp_path_factory.getbasetemp()
     root, done, failed = shared / "synth", shared / "synth.done", shared / "synth.failed"
@@ -105,19 +132,13 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         _wait_for_synth(done, failed)
         yield Synthesized(root, checkov=None)  # test_checkov runs in the stacks session
         return
-    root.mkdir()
-    values_dir = tmp_path_factory.mktemp("helm-values")
-    try:
-        with values_dir_with({HOSTILE_VALUES_FILE: HOSTILE_VALUES_TEXT}, values_dir):
-            for name, make_data in VARIANTS.items():
-                synthesize(make_data(), root / name)
-    except BaseException as error:
-        failed.write_text(f"{type(error).__name__}: {error}")
-        raise
+    if SESSION != "stacks":  # a plain pytest run: synthesize when first needed
+        _make_synth(shared)
+    if failed.exists():
+        pytest.fail(f"the session's synth failed:\n{failed.read_text()[-3000:]}")
     checkov = None
     if CHECKOV.exists():
         checkov = BackgroundCommand(checkov_command(root), tmp_path_factory.mktemp("checkov"))
-    done.touch()
     yield Synthesized(root, checkov)
     if checkov is not None:
         # test_checkov runs last and has waited for it; if it did not run

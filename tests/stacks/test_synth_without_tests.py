@@ -1,60 +1,35 @@
-"""The product never reads its tests: a tree without tests/ synthesizes.
+"""The product never reads its tests: the session's stacks come from a tree without them.
 
-The repository's tracked files, tests/ left out, are copied to a temporary
-directory and `main.py` runs there with the default config (config/example.yaml),
-as `make synth` does. The chart reference data (charts/reference/) is left out
-too: only the values checks read it, synthesis never does. Runs one jsii
-process (~15 s): in the stacks session.
+tests/conftest.py synthesizes every variant in a copy of the repository's
+files without tests/ and charts/reference/ (only the values checks read the
+reference data), running main.py's build_app there in a process of its own.
+These tests check that copy, so the claim cannot quietly stop being tested.
+On a tree where synthesis read tests/fixtures/charts (before that data moved
+to charts/reference/), the session synth fails with FileNotFoundError.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support.variants import ROOT, STACK_NAMES
-
-#: Left out of the copy: neither is read by synthesis.
-LEFT_OUT = (Path("tests"), Path("charts/reference"))
+from tests.support.synth import LEFT_OUT, Synthesized, product_files
+from tests.support.variants import STACK_NAMES, VARIANTS
 
 
-def tracked_files_outside_tests() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, text=True
-    ).stdout
-    paths = [Path(p) for p in listed.split("\0") if p]
-    return [
-        p
-        for p in paths
-        if not any(p.is_relative_to(left_out) for left_out in LEFT_OUT) and (ROOT / p).is_file()
-    ]
+def test_the_session_synthesized_from_a_tree_without_tests(synthesized: Synthesized) -> None:
+    tree = synthesized.product_tree
+    assert (tree / "main.py").is_file()
+    assert (tree / "charts" / "manifests" / "Chart.yaml").is_file()
+    for left_out in LEFT_OUT:
+        assert not (tree / left_out).exists(), left_out
+    for variant in VARIANTS:
+        for stack in STACK_NAMES:
+            assert synthesized.stack_file(variant, stack).is_file(), (variant, stack)
 
 
-def test_main_synthesizes_in_a_tree_without_tests(tmp_path: Path) -> None:
-    tree = tmp_path / "repo"
-    files = tracked_files_outside_tests()
+def test_the_product_tree_is_everything_else() -> None:
+    files = product_files()
     assert Path("main.py") in files
-    assert Path("charts/manifests/Chart.yaml") in files
-    for relative in files:
-        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, tree / relative)
-    assert not (tree / "tests").exists()
-    assert not (tree / "charts" / "reference").exists()
-
-    env = {k: v for k, v in os.environ.items() if k not in ("PLATFORM_CONFIG", "PYTHONPATH")}
-    result = subprocess.run(
-        [sys.executable, "main.py"],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stderr[-4000:]
-    for stack in STACK_NAMES:
-        assert (tree / "cdktf.out" / "stacks" / stack / "cdk.tf.json").is_file(), stack
+    assert Path("platform_services/registry.py") in files
+    assert not [f for f in files if f.parts[0] == "tests"]
+    assert not [f for f in files if f.is_relative_to("charts/reference")]

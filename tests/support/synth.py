@@ -1,11 +1,21 @@
-"""The session's one synthesis of every variant and checkov in the background."""
+"""The session's one synthesis of every variant and checkov in the background.
+
+The session synthesizes from the product tree: a copy of the repository's
+files without tests/ and charts/reference/, in a process of its own, exactly
+as `make synth` runs main.py. So every test of the synthesized stacks also
+proves that synthesis never reads the tests or the values checks' reference
+data, and only one ~1 GB jsii kernel runs at a time (this one exits before the
+stacks session loads its own for the construct tests).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.variants import ROOT, Json
@@ -44,6 +54,8 @@ class Synthesized:
 
     def __init__(self, root: Path, checkov: BackgroundCommand | None) -> None:
         self.root = root
+        #: The copy of the repository the stacks were synthesized from.
+        self.product_tree = root.parent / "product" / "repo"
         #: checkov over `root`, started as soon as the stacks exist so that it
         #: runs on a free core while the other tests run (tests/stacks/test_checkov.py).
         self.checkov = checkov
@@ -60,7 +72,69 @@ class Synthesized:
         return sorted(p.name for p in (self.root / variant / "stacks").iterdir())
 
 
+#: Left out of the product tree: synthesis reads neither.
+LEFT_OUT = (Path("tests"), Path("charts/reference"))
+
+#: Runs in the product tree: every variant's config (JSON) -> its cdktf.out.
+DRIVER = """
+import json, sys
+from main import build_app
+from platform_config import parse_config
+for spec in json.load(open(sys.argv[1])):
+    build_app(parse_config(spec["data"]), outdir=spec["outdir"]).synth()
+"""
+
+
+def product_files() -> list[Path]:
+    """The repository's files (tracked, or new and not ignored) outside LEFT_OUT."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    paths = [Path(p) for p in listed.split("\0") if p]
+    return [
+        p
+        for p in paths
+        if not any(p.is_relative_to(left_out) for left_out in LEFT_OUT) and (ROOT / p).is_file()
+    ]
+
+
+def synthesize_in_product_tree(
+    variants: dict[str, Json], extra_values: dict[str, str], *, root: Path, tree: Path
+) -> None:
+    """Copy the product tree to `tree` (plus `extra_values` in its helm-values/),
+    then synthesize each variant into root/<variant> in one process there."""
+    for relative in product_files():
+        (tree / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, tree / relative)
+    for name, text in extra_values.items():
+        (tree / "helm-values" / name).write_text(text)
+    specs = tree.parent / "variants.json"
+    specs.write_text(
+        json.dumps([{"data": data, "outdir": str(root / name)} for name, data in variants.items()])
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PLATFORM_CONFIG", "PYTHONPATH")}
+    result = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(specs)],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"synthesis in the product tree failed (exit {result.returncode}):\n"
+            f"{result.stderr[-4000:]}"
+        )
+
+
 def synthesize(data: Json, outdir: Path) -> None:
+    """Synthesize in this process (for tests that build their own config)."""
     from main import build_app
     from platform_config import parse_config
 
