@@ -23,9 +23,8 @@ from main import prepare_jsii
 from tests.support.postgres_server import cloud_sql_like_postgres
 from tests.support.synth import (
     CHECKOV,
-    BackgroundCommand,
+    Checkov,
     Synthesized,
-    checkov_command,
     synthesize_in_product_tree,
 )
 from tests.support.variants import (
@@ -138,7 +137,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
         pytest.fail(f"the session's synth failed:\n{failed.read_text()[-3000:]}")
     checkov = None
     if CHECKOV.exists():
-        checkov = BackgroundCommand(checkov_command(root), tmp_path_factory.mktemp("checkov"))
+        checkov = Checkov(root, tmp_path_factory.mktemp("checkov"))
     yield Synthesized(root, checkov)
     if checkov is not None:
         # test_checkov runs last and has waited for it; if it did not run

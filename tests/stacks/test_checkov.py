@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from tests.support.stacks import resources
-from tests.support.synth import CHECKOV, CHECKOV_VARIANTS, Synthesized
+from tests.support.synth import CHECKOV, CHECKOV_VARIANTS, Synthesized, checkov_input_key
 
 #: checkov takes ~10 s on 2 cores; far beyond that something hangs.
 TIMEOUT_SECONDS = 900
@@ -78,3 +78,19 @@ def test_checks_checkov_cannot_run_hold(synthesized: Synthesized) -> None:
         flags = {flag["name"]: flag["value"] for flag in instance["settings"]["database_flags"]}
         for check, (flag, allowed) in CHECKS_THAT_CRASH.items():
             assert flags.get(flag) in allowed, (check, flag, flags.get(flag))
+
+
+def test_any_change_to_a_scanned_file_is_a_new_checkov_input(tmp_path: Path) -> None:
+    """The replayed verdict (tests/support/synth.py Checkov) is keyed on every
+    scanned byte: a stack that changes is scanned again, never replayed."""
+    for variant in CHECKOV_VARIANTS:
+        stack = tmp_path / variant / "stacks" / "cluster"
+        stack.mkdir(parents=True)
+        (stack / "cdk.tf.json").write_text('{"resource": {}}')
+    before = checkov_input_key(tmp_path)
+    assert checkov_input_key(tmp_path) == before
+    changed = tmp_path / CHECKOV_VARIANTS[-1] / "stacks" / "cluster" / "cdk.tf.json"
+    changed.write_text('{"resource": {"x": {}}}')
+    assert checkov_input_key(tmp_path) != before
+    (tmp_path / CHECKOV_VARIANTS[0] / "stacks" / "cluster" / "extra.json").write_text("{}")
+    assert len({before, checkov_input_key(tmp_path)}) == 2

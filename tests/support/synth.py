@@ -10,6 +10,7 @@ stacks session loads its own for the construct tests).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.support.variants import ROOT, Json
 
@@ -52,7 +54,7 @@ class BackgroundCommand:
 class Synthesized:
     """The synthesized stacks of every variant."""
 
-    def __init__(self, root: Path, checkov: BackgroundCommand | None) -> None:
+    def __init__(self, root: Path, checkov: Checkov | None) -> None:
         self.root = root
         #: The copy of the repository the stacks were synthesized from.
         self.product_tree = root.parent / "product" / "repo"
@@ -160,3 +162,64 @@ def checkov_command(root: Path) -> list[str]:
         "json",
         "--compact",
     ]
+
+
+#: checkov's verdicts by input (see Checkov): a warm `make test` on unchanged
+#: stacks replays the verdict instead of scanning again (~4 s of CPU).
+CHECKOV_RESULTS = ROOT / ".tools" / "checkov-results"
+
+
+def checkov_input_key(root: Path) -> str:
+    """sha256 of everything checkov's verdict depends on: its pinned version,
+    the project's checkov config, the arguments and every scanned file."""
+    digest = hashlib.sha256()
+    for fixed in (ROOT / "tools" / "checkov-requirements.txt", ROOT / ".checkov.yaml"):
+        digest.update(fixed.read_bytes())
+    digest.update(json.dumps(checkov_command(Path("<root>"))[1:]).encode())
+    for variant in CHECKOV_VARIANTS:
+        for path in sorted(p for p in (root / variant).rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class Checkov:
+    """checkov over the synthesized stacks, in the background, or its verdict on
+    exactly the same input replayed from CHECKOV_RESULTS.
+
+    checkov is deterministic for a given version, config and input, so a
+    replayed verdict is the verdict; a changed stack, config or version is a
+    new key and a new scan. Only completed scans (exit 0 or 1) are stored.
+    """
+
+    def __init__(self, root: Path, output_dir: Path) -> None:
+        self.key = checkov_input_key(root)
+        self.stored = CHECKOV_RESULTS / f"{self.key}.json"
+        self.replayed: dict[str, Any] | None = None
+        self.running: BackgroundCommand | None = None
+        if self.stored.is_file():
+            self.replayed = json.loads(self.stored.read_text())
+        else:
+            self.running = BackgroundCommand(checkov_command(root), output_dir)
+
+    def output(self, timeout: float) -> tuple[str, str]:
+        if self.replayed is not None:
+            return str(self.replayed["stdout"]), str(self.replayed["stderr"])
+        assert self.running is not None
+        stdout, stderr = self.running.output(timeout)
+        code = self.running.returncode()
+        if code in (0, 1):
+            CHECKOV_RESULTS.mkdir(parents=True, exist_ok=True)
+            partial = self.stored.with_suffix(".tmp")
+            partial.write_text(json.dumps({"stdout": stdout, "stderr": stderr, "returncode": code}))
+            partial.replace(self.stored)
+        return stdout, stderr
+
+    def returncode(self) -> int:
+        if self.replayed is not None:
+            return int(self.replayed["returncode"])
+        assert self.running is not None
+        return self.running.returncode()
+
+    def stop(self) -> None:
+        if self.running is not None:
+            self.running.stop()
