@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from platform_config.base import StrictModel, slugs_unique, unique
-from platform_config.types import Email, IamMember
+from platform_config.types import DomainName, Email, IamMember
 
 
 class AccessConfig(StrictModel):
@@ -17,6 +17,14 @@ class AccessConfig(StrictModel):
         list[IamMember], AfterValidator(unique), AfterValidator(slugs_unique)
     ] = Field(min_length=1, max_length=500)
     """Granted roles/iap.httpsResourceAccessor: who gets through the load balancer."""
+
+    organization_domains: Annotated[list[DomainName], AfterValidator(unique)] = Field(
+        default_factory=list, max_length=50
+    )
+    """The DNS domains of the project's organization (its Cloud Identity or Workspace
+    domains). IAP's Google-managed OAuth client admits only the organization's
+    accounts, so every user:/group: member of iap_members must have an email in one
+    of these domains, and every domain: member must be one of them."""
 
     argocd_admins: Annotated[list[Email], AfterValidator(unique)] = Field(
         default_factory=list, max_length=500

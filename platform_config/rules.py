@@ -41,6 +41,53 @@ def bastion_has_members(config: PlatformConfig) -> Problems:
         )
 
 
+def _member_domain(member: str) -> str | None:
+    """The DNS domain an IAP member signs in from; None for a service account.
+
+    Service accounts are exempt: they never sign in through a browser (the only
+    use of the Google-managed OAuth client), and every project's service
+    accounts share the domain iam.gserviceaccount.com, so a domain says nothing
+    about their organization.
+    """
+    kind, _, identity = member.partition(":")
+    if kind == "serviceAccount":
+        return None
+    return identity if kind == "domain" else identity.rpartition("@")[2]
+
+
+def iap_members_in_organization(config: PlatformConfig) -> Problems:
+    """IAP's Google-managed OAuth client admits only the organization's accounts
+    (FIELD-NOTES, Front door): a member from elsewhere could never get through."""
+    access = config.access
+    domains = {m: d for m in access.iap_members if (d := _member_domain(m)) is not None}
+    if not domains:
+        return
+    listed = set(access.organization_domains)
+    if not listed:
+        needed = ", ".join(sorted(set(domains.values())))
+        yield (
+            "access.organization_domains",
+            "is not set, so the user:/group:/domain: members of access.iap_members cannot "
+            "be checked: IAP's Google-managed OAuth client admits only accounts of the "
+            "project's organization. List the organization's domains; if the members' "
+            f"domains belong to it, add `organization_domains: [{needed}]` under access",
+        )
+        return
+    for i, member in enumerate(access.iap_members):
+        domain = domains.get(member)
+        if domain is None or domain in listed:
+            continue
+        yield (
+            f"access.iap_members[{i}]",
+            f"{member!r} is in the domain {domain!r}, which is not in "
+            f"access.organization_domains ({', '.join(sorted(listed))}). IAP's Google-managed "
+            "OAuth client admits only accounts of the project's organization, so this member "
+            f"could never sign in: if {domain} belongs to the organization, add it to "
+            "access.organization_domains; otherwise use an account of the organization "
+            "(an external account cannot pass the Google-managed client)",
+        )
+
+
 def bastion_zone_in_region(config: PlatformConfig) -> Problems:
     zone = config.cluster.bastion.zone
     if zone is not None and not zone.startswith(f"{config.region}-"):
@@ -139,6 +186,7 @@ def pool_zones_in_region(config: PlatformConfig) -> Problems:
 #: In the order the problems are reported.
 CROSS_FIELD_RULES: tuple[Callable[[PlatformConfig], Problems], ...] = (
     bastion_has_members,
+    iap_members_in_organization,
     bastion_zone_in_region,
     app_hosts_and_namespaces,
     gitops_lane,

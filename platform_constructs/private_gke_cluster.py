@@ -201,8 +201,17 @@ class PrivateGkeCluster(Construct):
         )
 
     def _webhook_firewall(self, props: PrivateGkeClusterProps) -> ComputeFirewall:
-        # Admission webhooks run on the nodes; the control plane calls them
-        # from its private endpoint. GKE opens 443/10250 itself, not 15017.
+        # Admission webhooks run on the nodes; GKE opens 443/10250 itself, not 15017.
+        # OPEN (issue 19, fix 6): the source is not yet what GKE documents. GKE's
+        # auto-created rule gke-<cluster>-<hash>-master has as source the "Control
+        # plane IP address range (/28)" (cloud.google.com/kubernetes-engine/docs/
+        # concepts/firewall-rules), and Google's mesh guide says to open 15017 from
+        # that range (cloud.google.com/service-mesh/docs/private-cluster-open-port).
+        # That range is private_cluster_config.master_ipv4_cidr_block, which only
+        # VPC-peering clusters have; this cluster sets none, so it is PSC-based, and
+        # a reference to it would be empty (telepresenceio/telepresence.io#303 shows
+        # no masterIpv4CidrBlock on such a cluster). No GKE page found states the
+        # source for PSC clusters; the private endpoint /32 below is unconfirmed.
         return ComputeFirewall(
             self,
             "allow-control-plane-webhooks",

@@ -362,7 +362,12 @@ def test_secure_defaults_for_everything_optional() -> None:
         key: example_data()[key]
         for key in ("environment", "project_id", "region", "state_bucket", "domain")
     }
-    minimal["access"] = {"iap_members": ["group:ml@example.com"]}
+    # organization_domains has no usable default: IAP's managed client admits only
+    # the organization's accounts (tests/config/test_iap_organization.py).
+    minimal["access"] = {
+        "iap_members": ["group:ml@example.com"],
+        "organization_domains": ["example.com"],
+    }
     minimal["gitops"] = {"repo_url": "https://github.com/example/gitops.git"}
     config = parse_config(minimal)
     assert config.cluster.control_plane_access == "dns"

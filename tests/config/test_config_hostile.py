@@ -79,7 +79,7 @@ HOSTILE_FILES: list[tuple[str, Callable[[], str], str]] = [
     (
         "duplicate nested key",
         _replace("  argocd_sign_in: iap", "  argocd_sign_in: iap\n  argocd_sign_in: google_oidc"),
-        "duplicate key 'argocd_sign_in' (first at line 14)",
+        "duplicate key 'argocd_sign_in' (first at line 15)",
     ),
     ("nested aliases (billion laughs)", _billion_laughs, "anchors and aliases"),
     ("an anchor alone", _replace("revision: main", "revision: &r main"), "anchors and aliases"),

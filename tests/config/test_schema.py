@@ -182,7 +182,7 @@ AGREEMENT_CORPUS: dict[str, tuple[list[Any], list[Any]]] = {
     "access.iap_members[0]": (
         [
             "group:ml-team@example.com",
-            "user:first.last+tag@example.co.uk",
+            "user:first.last+tag@example.com",
             "domain:example.com",
             "serviceAccount:ci@example-mlops-project.iam.gserviceaccount.com",
         ],
@@ -245,6 +245,8 @@ LOADER_ONLY: dict[str, list[Any]] = {
     "apps.mlflow.values_file": ["missing.yaml"],
     # Reserved names.
     "apps.mlflow.namespace": ["kube-system", "argocd"],
+    # IAP's managed client admits only the organization's domains (example.com here).
+    "access.iap_members[0]": ["user:first.last+tag@example.co.uk", "domain:example.org"],
 }
 
 

@@ -235,6 +235,14 @@ def accepted_configs(draw: st.DrawFn) -> Json:
     data["environment"] = "prop"
     data["labels"] = draw(st.dictionaries(label_keys, label_values, max_size=3))
     data["access"]["iap_members"] = draw(st.lists(members, min_size=1, max_size=3, unique=True))
+    # IAP admits only the organization's accounts: its domains are the members'.
+    data["access"]["organization_domains"] = sorted(
+        {
+            member.partition(":")[2].rpartition("@")[2]
+            for member in data["access"]["iap_members"]
+            if not member.startswith("serviceAccount:")
+        }
+    )
     data["access"]["argocd_admins"] = draw(st.lists(emails, max_size=3, unique=True))
     data["apps"]["jupyterhub"]["admin_users"] = draw(st.lists(emails, max_size=2, unique=True))
     data["gitops"]["revision"] = draw(revisions)

@@ -130,6 +130,7 @@ def hostile_data() -> Json:
         "domain:example.com",
         "serviceAccount:ci-bot@example-mlops-project.iam.gserviceaccount.com",
     ]
+    data["access"]["organization_domains"] = ["example.com", "example.co.uk"]
     data["access"]["argocd_admins"] = ["first.last+argo@example.com", "x_y-z@sub.example.com"]
     data["gitops"] = {
         "repo_url": "ssh://git@git.example.com:2222/team/gitops.git",
