@@ -15,16 +15,18 @@ from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1
 from platform_config import AppConfig, PlatformConfig
 from platform_services.external_secrets.service import generated_secret_objects
 from platform_services.istio import mesh
-from platform_services.istio.workloads import GATEWAY
+from platform_services.istio.workloads import GATEWAY, ISTIOD
 from platform_services.jupyterhub.values import (
     HUB_SECRET_KEYS,
     HUB_SECRET_NAME,
     JUPYTER_USER_SERVICE_ACCOUNT,
     JUPYTERHUB_IGNORE_DIFFERENCES,
+    JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
     GpuPool,
     jupyterhub_values,
 )
 from platform_services.jupyterhub.workloads import jupyterhub_workloads
+from platform_services.mlflow.workloads import MLFLOW_SERVICE_ACCOUNT, mlflow_workload
 from platform_services.service import BootstrapContext, ChartAppService, Manifest, allow, by
 
 if TYPE_CHECKING:
@@ -83,6 +85,13 @@ class Service(ChartAppService):
             ],
             identity_header=mesh.IDENTITY_HEADER,
             proxy_principal=jupyterhub_workloads(config.app_namespaces[name])["proxy"].principal,
+            istiod=ISTIOD,
+            # Notebooks log runs to MLflow: its pods in its namespace, when deployed.
+            mlflow=(
+                mlflow_workload(config.app_namespaces["mlflow"], MLFLOW_SERVICE_ACCOUNT)
+                if config.apps.mlflow.enabled
+                else None
+            ),
         )
 
     def ignore_differences(self, name: str) -> Sequence[Mapping[str, Any]]:
@@ -97,6 +106,18 @@ class Service(ChartAppService):
             provider=ctx.kubernetes,
             metadata={
                 "name": JUPYTER_USER_SERVICE_ACCOUNT,
+                "namespace": ctx.namespace(ctx.config.app_namespaces[APP]),
+            },
+            automount_service_account_token=False,
+        )
+        # The proxy's own mesh identity, the only one the hub's sign-in trusts
+        # (never the namespace's `default`); no Kubernetes API token mounted.
+        ServiceAccountV1(
+            stack,
+            "jupyterhub-proxy-service-account",
+            provider=ctx.kubernetes,
+            metadata={
+                "name": JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
                 "namespace": ctx.namespace(ctx.config.app_namespaces[APP]),
             },
             automount_service_account_token=False,

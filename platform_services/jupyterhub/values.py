@@ -18,6 +18,7 @@ from typing import Any
 
 from platform_builders.helm_values import deep_merge, load_values
 from platform_builders.kubernetes_names import K8S_NAME as _K8S_NAME
+from platform_builders.workloads import Workload
 
 #: hub.extraConfig key of the authenticator snippet (the chart runs the
 #: snippets last, sorted by key).
@@ -88,6 +89,8 @@ def jupyterhub_values(
     gpu_pools: Sequence[GpuPool],
     identity_header: str,
     proxy_principal: str,
+    istiod: Workload,
+    mlflow: Workload | None,
 ) -> dict[str, Any]:
     """Full zero-to-jupyterhub 4.4.0 values.
 
@@ -103,6 +106,9 @@ def jupyterhub_values(
     - proxy_principal: the mesh identity of the chart's proxy pod, the only
       caller of the hub's sign-in handler (the mesh admits only the gateway to
       the proxy): "cluster.local/ns/<namespace>/sa/<service account>".
+    - istiod: the mesh's control plane, which every sidecar (hub, proxy, user
+      servers) must reach; mlflow: MLflow's pods, which notebooks may reach,
+      None when MLflow is off. See `network_policy_values`.
     """
     admins = sorted({_checked_email(user) for user in admin_users})
     if not _QUANTITY.match(storage_size):
@@ -144,6 +150,16 @@ def jupyterhub_values(
                 ),
             },
         },
+        "proxy": {
+            # A dedicated mesh identity (JUPYTERHUB_PROXY_SERVICE_ACCOUNT), no
+            # Kubernetes API token (chp never calls the API).
+            "chp": {
+                "extraPodSpec": {
+                    "serviceAccountName": JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
+                    "automountServiceAccountToken": False,
+                }
+            }
+        },
         "singleuser": {
             # A dedicated identity: the mesh lets it call the hub's API only,
             # never /hub/login (see mesh policies in stacks/bootstrap.py).
@@ -153,7 +169,9 @@ def jupyterhub_values(
         },
         "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
     }
-    values = deep_merge(load_values(values_file), computed)
+    static = load_values(values_file)
+    computed = deep_merge(computed, network_policy_values(static, istiod=istiod, mlflow=mlflow))
+    values = deep_merge(static, computed)
     values["hub"].setdefault("annotations", {})[HUB_VALUES_CHECKSUM_ANNOTATION] = values_checksum(
         values
     )
@@ -173,6 +191,77 @@ def values_checksum(values: dict[str, Any]) -> str:
 
 #: Kubernetes service account of user servers (created by the bootstrap stack).
 JUPYTER_USER_SERVICE_ACCOUNT = "jupyter-user"
+#: Kubernetes service account of the proxy (created by the bootstrap stack):
+#: its mesh identity, which the hub's authenticator and the hub's ALLOW
+#: policies trust. z2jh 4.4.0 has no proxy service-account value and its proxy
+#: Deployment names none (the namespace's `default`, shared with the
+#: user-placeholder pods); templates/proxy/deployment.yaml renders
+#: proxy.chp.extraPodSpec into the pod spec as-is.
+JUPYTERHUB_PROXY_SERVICE_ACCOUNT = "jupyterhub-proxy"
+
+
+def _egress_to(workload: Workload) -> dict[str, Any]:
+    """A NetworkPolicy egress rule to the workload's pods in its namespace, on its ports.
+
+    Selectors, never ipBlocks: GKE Dataplane V2 (Cilium) does not match pod IPs
+    with an ipBlock (cilium/cilium#19601).
+    """
+    return {
+        "to": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": workload.namespace}
+                },
+                "podSelector": {"matchLabels": dict(workload.selector)},
+            }
+        ],
+        "ports": [{"protocol": "TCP", "port": port} for port in workload.ports],
+    }
+
+
+#: The hub -> Kubernetes API server (KubeSpawner creates user pods, PVCs and
+#: Services). z2jh 4.4.0 allows the hub's egress only to the proxy (8001) and
+#: user servers (8888) by podSelector (templates/hub/netpol.yaml, "egress:"),
+#: DNS by a kube-system namespaceSelector (templates/_helpers-netpol.tpl,
+#: `dnsPortsKubeSystemNamespace`; GKE's kube-dns runs there, so DNS needs
+#: nothing more) and everything else by ipBlocks (_helpers-netpol.tpl,
+#: `nonPrivateIPs` and `privateIPs`). Cilium gives the API server its
+#: `kube-apiserver` entity, which no ipBlock selects (zero-to-jupyterhub#3202:
+#: the hub's calls dropped despite the 0.0.0.0/0 rule), and a NetworkPolicy
+#: has no selector for it: only a rule without peers matches. GKE's
+#: `kubernetes` Service targets the control plane endpoint on 443, so the rule
+#: is that port only (it also lets the hub reach other destinations on 443,
+#: which the chart's ipBlocks already allow outside the cluster).
+HUB_API_SERVER_EGRESS: dict[str, Any] = {"ports": [{"protocol": "TCP", "port": 443}]}
+
+
+def network_policy_values(
+    static: dict[str, Any], *, istiod: Workload, mlflow: Workload | None
+) -> dict[str, Any]:
+    """The egress rules the chart's hub, proxy and user-server policies need on
+    GKE Dataplane V2, appended to those the values file already lists.
+
+    Every sidecar (hub, proxy, user servers) fetches its configuration and
+    certificate from istiod (15012); the chart reaches it only through its
+    private-range ipBlocks, which Cilium never matches with a pod IP. The hub
+    reaches the API server (HUB_API_SERVER_EGRESS). User servers (notebooks)
+    reach MLflow in MLflow's namespace only, and only when it is deployed.
+    """
+
+    def existing(*path: str) -> list[Any]:
+        node: Any = static
+        for key in (*path, "networkPolicy"):
+            node = node.get(key, {}) if isinstance(node, dict) else {}
+        rules = node.get("egress", []) if isinstance(node, dict) else []
+        return list(rules) if isinstance(rules, list) else []
+
+    to_istiod = _egress_to(istiod)
+    user_rules = [to_istiod, *([_egress_to(mlflow)] if mlflow is not None else [])]
+    return {
+        "hub": {"networkPolicy": {"egress": [*existing("hub"), to_istiod, HUB_API_SERVER_EGRESS]}},
+        "proxy": {"chp": {"networkPolicy": {"egress": [*existing("proxy", "chp"), to_istiod]}}},
+        "singleuser": {"networkPolicy": {"egress": [*existing("singleuser"), *user_rules]}},
+    }
 
 
 #: The authenticator's source (read as text: the platform never imports it,

@@ -2,14 +2,19 @@
 
 zero-to-jupyterhub 4.4.0 (jupyterhub/templates): legacy label `component`; the
 hub runs as service account "hub"; the proxy Deployment names no service
-account, so it runs as the namespace's "default"; user servers run as the
-platform's JUPYTER_USER_SERVICE_ACCOUNT (KubeSpawner service_account).
+account of its own, so the platform sets JUPYTERHUB_PROXY_SERVICE_ACCOUNT
+through proxy.chp.extraPodSpec (never the namespace's "default", which the
+user-placeholder pods and any pod created without one share); user servers run
+as the platform's JUPYTER_USER_SERVICE_ACCOUNT (KubeSpawner service_account).
 """
 
 from __future__ import annotations
 
 from platform_builders.workloads import Workload
-from platform_services.jupyterhub.values import JUPYTER_USER_SERVICE_ACCOUNT
+from platform_services.jupyterhub.values import (
+    JUPYTER_USER_SERVICE_ACCOUNT,
+    JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
+)
 
 
 def jupyterhub_workloads(namespace: str) -> dict[str, Workload]:
@@ -19,7 +24,7 @@ def jupyterhub_workloads(namespace: str) -> dict[str, Workload]:
             name="jupyterhub-proxy",
             namespace=namespace,
             selector={"component": "proxy"},
-            service_account="default",
+            service_account=JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
             ports=(8000, 8001),
         ),
         "hub": Workload(

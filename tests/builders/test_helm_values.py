@@ -26,6 +26,7 @@ from platform_builders.helm_values import (
 )
 from platform_config import load_config, parse_config, paths
 from platform_config.paths import HELM_VALUES_DIR
+from platform_services.istio.workloads import ISTIOD
 from platform_services.jupyterhub.values import (
     AUTHENTICATOR_CONFIG_KEY,
     GPU_START_TIMEOUT_SECONDS,
@@ -33,6 +34,7 @@ from platform_services.jupyterhub.values import (
     jupyterhub_values,
 )
 from platform_services.mlflow.values import CLOUD_SQL_PROXY_IMAGE, mlflow_values
+from platform_services.mlflow.workloads import mlflow_workload
 from platform_services.values_audit import (
     ValuesFileUse,
     audit_values_files,
@@ -55,7 +57,8 @@ class UncheckedValuesFile(UserWarning):
 
 CHARTS_WITH_SCHEMA = {"istio-gateway", "external-secrets", "jupyterhub", "mlflow"}
 
-PROXY_PRINCIPAL = "cluster.local/ns/jupyterhub/sa/default"
+PROXY_PRINCIPAL = "cluster.local/ns/jupyterhub/sa/jupyterhub-proxy"
+MLFLOW = mlflow_workload("mlflow", "mlflow")
 IDENTITY_HEADER = "x-iap-user-email"
 
 
@@ -74,6 +77,8 @@ def _jupyterhub(
         gpu_pools=gpu_pools or [],
         identity_header=IDENTITY_HEADER,
         proxy_principal=PROXY_PRINCIPAL,
+        istiod=ISTIOD,
+        mlflow=MLFLOW,
     )
 
 
@@ -476,6 +481,8 @@ def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
         "gpu_pools": [],
         "identity_header": IDENTITY_HEADER,
         "proxy_principal": PROXY_PRINCIPAL,
+        "istiod": ISTIOD,
+        "mlflow": MLFLOW,
         field: value,
     }
     with pytest.raises(ValueError, match=field.split("_", maxsplit=1)[0]):

@@ -42,6 +42,9 @@ GATEWAY_URI = "spiffe://" + istio_pods.GATEWAY.principal
 PROXY_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["proxy"].principal
 HUB_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["hub"].principal
 USER_POD_URI = "spiffe://" + jupyterhub_pods.jupyterhub_workloads("jupyterhub")["user"].principal
+#: The namespace's `default` service account: user-placeholder pods and any pod
+#: created there without a service account run as it.
+DEFAULT_ACCOUNT_URI = "spiffe://cluster.local/ns/jupyterhub/sa/default"
 STARTUP_SECONDS = 60
 XFCC = "X-Forwarded-Client-Cert"
 
@@ -290,6 +293,13 @@ def test_the_gateways_headers_sign_the_user_in(hub: str) -> None:
             {
                 "x-iap-user-email": "alice@example.com",
                 "X-Forwarded-Client-Cert": f'Subject="{USER_POD_URI},x";URI={PROXY_URI},URI=x',
+            },
+        ),
+        (
+            "a pod running as the namespace's default service account",
+            {
+                "x-iap-user-email": "alice@example.com",
+                "X-Forwarded-Client-Cert": _xfcc(DEFAULT_ACCOUNT_URI),
             },
         ),
         ("from the proxy, no identity", {"X-Forwarded-Client-Cert": _xfcc(PROXY_URI)}),
