@@ -36,7 +36,10 @@ from platform_constructs.service_identity import (
     ServiceIdentity,
     ServiceIdentityProps,
 )
-from platform_services.mlflow.database_grant import GRANT_PERMISSIONS
+from platform_services.mlflow.database_grant import (
+    GRANT_PERMISSIONS,
+    GRANT_UNCONDITIONAL_PERMISSIONS,
+)
 
 DATABASE_NAME = "mlflow"
 
@@ -80,7 +83,7 @@ class MlflowStorageProps:
     grant_service_account: KubernetesServiceAccountRef | None = None
     """The database grant Job's Kubernetes service account
     (platform_services/mlflow/database_grant.py): it gets a Google identity
-    that may only connect to this instance and update its users. None: no Job."""
+    that may connect to this instance only, and update Cloud SQL users. None: no Job."""
 
 
 class MlflowStorage(Construct):
@@ -203,10 +206,13 @@ class MlflowStorage(Construct):
     def _grant_identity(
         self, props: MlflowStorageProps, ksa: KubernetesServiceAccountRef
     ) -> ServiceIdentity:
-        """The grant Job's identity: a custom role with exactly GRANT_PERMISSIONS,
-        bound on the project under an IAM condition naming this instance, so it
-        can reach no other instance (roles/cloudsql.client alone would allow
-        connecting to every instance of the project)."""
+        """The grant Job's identity: a custom role with GRANT_PERMISSIONS, bound
+        on the project under an IAM condition naming this instance, so it can
+        connect to no other instance (roles/cloudsql.client alone would allow
+        every instance of the project); and a second custom role with
+        GRANT_UNCONDITIONAL_PERMISSIONS, bound without a condition, for the
+        calls IAM does not check on an instance (users.update, operations.get:
+        database_grant.ADMIN_API_CALLS says why)."""
         identity = ServiceIdentity(
             self,
             "grant-identity",
@@ -240,5 +246,24 @@ class MlflowStorage(Construct):
                     f'resource.name == "projects/{props.project_id}/instances/{props.name}"'
                 ),
             },
+        )
+        unconditional = ProjectIamCustomRole(
+            self,
+            "grant-unconditional-role",
+            project=props.project_id,
+            role_id=f"{props.name.replace('-', '_')}_database_grant_users",
+            title=f"{props.name} database grant (users)",
+            description=(
+                "Set a Cloud SQL user's password and wait for the operation; IAM cannot "
+                "condition these on an instance"
+            ),
+            permissions=list(GRANT_UNCONDITIONAL_PERMISSIONS),
+        )
+        ProjectIamMember(
+            self,
+            "grant-unconditional-role-member",
+            project=props.project_id,
+            role=unconditional.name,
+            member=identity.member,
         )
         return identity

@@ -76,10 +76,52 @@ PYTHON_IMAGE = "python:3.13.11-slim"
 POSTGRES_CLIENT_IMAGE = "postgres:18.4-alpine3.23"
 #: Kubernetes service account of the Job (Workload Identity: MlflowStorage).
 GRANT_SERVICE_ACCOUNT = "mlflow-database-grant"
-#: The Job's Google identity may do exactly this, on this instance only.
+#: The Cloud SQL resource types whose attributes IAM Conditions evaluate.
+#: https://cloud.google.com/iam/docs/conditions-resource-attributes : "Resource
+#: attributes are available for the Google Cloud services and resource types
+#: that are listed on this page. Other services and resource types do not
+#: recognize resource attributes." For sqladmin.googleapis.com its resource
+#: type table lists Instance and BackupRun; terraform-google-sql-db PR #616:
+#: "IAM conditions can only be used to restrict access to DatabaseInstances or
+#: BackupRuns" (databases.list then fails with 403). A condition on
+#: resource.name therefore holds only for calls checked on an instance.
+IAM_CONDITION_RESOURCE_TYPES = frozenset(
+    {"sqladmin.googleapis.com/Instance", "sqladmin.googleapis.com/BackupRun"}
+)
+#: Every Cloud SQL Admin API call the Job makes: (caller, API method, permission,
+#: resource type IAM checks it on). Permissions from
+#: https://cloud.google.com/sql/docs/postgres/iam-permissions ("Get the
+#: operations of a project | cloudsql.instances.get") and the Cloud SQL Auth
+#: Proxy's README ("cloudsql.instances.connect", "cloudsql.instances.get";
+#: without --auto-iam-authn it needs no cloudsql.instances.login).
+ADMIN_API_CALLS = (
+    # cloud-sql-go-connector's refresh: GET .../instances/{i}/connectSettings
+    ("cloud-sql-proxy", "sql.connect.get", "cloudsql.instances.get",
+     "sqladmin.googleapis.com/Instance"),
+    # POST .../instances/{i}:generateEphemeralCert
+    ("cloud-sql-proxy", "sql.connect.generateEphemeralCert", "cloudsql.instances.connect",
+     "sqladmin.googleapis.com/Instance"),
+    # PUT .../instances/{i}/users?name=postgres: a User, not an instance.
+    ("set-password, rotate", "sql.users.update", "cloudsql.users.update",
+     "sqladmin.googleapis.com/User"),
+    # GET .../projects/{p}/operations/{op}: no instance in the request at all.
+    ("set-password, rotate", "sql.operations.get", "cloudsql.instances.get",
+     "sqladmin.googleapis.com/Operation"),
+)  # fmt: skip
+#: Bound under the IAM condition naming the instance: the calls checked on the
+#: instance itself (the proxy's), so it connects to this instance and no other.
 GRANT_PERMISSIONS = (
     "cloudsql.instances.connect",  # Auth Proxy: ephemeral certificate
-    "cloudsql.instances.get",  # Auth Proxy: instance metadata; operations.get
+    "cloudsql.instances.get",  # Auth Proxy: connect settings (instance metadata)
+)
+#: Bound WITHOUT a condition: the calls IAM does not check on an instance, so a
+#: condition on the instance's name could never hold for them and they would
+#: always be denied. The cost, accepted: this identity (used only by the grant
+#: Job's Kubernetes service account) could set a user's password on any Cloud
+#: SQL instance of the project, and read any instance's metadata. It cannot
+#: connect to any other instance (cloudsql.instances.connect stays conditioned).
+GRANT_UNCONDITIONAL_PERMISSIONS = (
+    "cloudsql.instances.get",  # operations.get: wait for the password change
     "cloudsql.users.update",  # set the `postgres` password
 )
 PASSWORD_SCRIPT = Path(__file__).resolve().parent / "scripts" / "cloudsql_postgres_password.py"
@@ -92,16 +134,29 @@ _SCRIPTS = "/opt/grant"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
+#: Seconds the grant step waits for the proxy to accept a connection: the
+#: proxy answers only once its conditioned binding works (IAM propagation, see
+#: the password script). The steps' budgets together (set 420 + this + rotate
+#: 120 = 720 s) leave 180 s of the Job's and the release's 900 s for the rest.
+GRANT_PROXY_WAIT_SECONDS = 180
+
 _GRANT_SHELL = f"""\
 set -u
-deadline=$(( $(date +%s) + 120 ))
+deadline=$(( $(date +%s) + {GRANT_PROXY_WAIT_SECONDS} ))
+delay=2
+attempt=0
 until pg_isready --quiet; do
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "ERROR: Cloud SQL Auth Proxy not ready on 127.0.0.1:{PROXY_PORT}" >&2
+  attempt=$((attempt + 1))
+  if [ $(( $(date +%s) + delay )) -gt "$deadline" ]; then
+    echo "ERROR: Cloud SQL Auth Proxy not ready on 127.0.0.1:{PROXY_PORT} after \\
+{GRANT_PROXY_WAIT_SECONDS} s (its logs name the cause; a 403 there: the identity lacks \\
+cloudsql.instances.connect or cloudsql.instances.get on this instance)" >&2
     echo unreachable > "$GRANT_RESULT"
     exit 0
   fi
-  sleep 2
+  echo "retry $attempt of the proxy connection in $delay s: not accepting yet" >&2
+  sleep "$delay"
+  delay=$(( delay * 2 > 60 ? 60 : delay * 2 ))
 done
 psql {" ".join(PSQL_FLAGS)} --file {_SCRIPTS}/grant.sql
 echo $? > "$GRANT_RESULT"
@@ -231,7 +286,9 @@ def _grant_job(
             },
         },
         "spec": {
-            "backoffLimit": 2,
+            # The steps retry inside their budgets; a new pod would repeat a
+            # permanent failure past activeDeadlineSeconds and hide its message.
+            "backoffLimit": 0,
             "activeDeadlineSeconds": 900,
             "template": {
                 "metadata": {

@@ -10,13 +10,16 @@ $MLFLOW_BIN's python) as the IAM user: they pass; as a role without the grant th
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import ClassVar
@@ -26,11 +29,14 @@ import pytest
 
 from platform_services.mlflow.database_grant import (
     GRANT_PERMISSIONS,
+    GRANT_PROXY_WAIT_SECONDS,
+    GRANT_UNCONDITIONAL_PERMISSIONS,
+    IAM_CONDITION_RESOURCE_TYPES,
     PASSWORD_SCRIPT,
     grant_sql,
 )
 from tests.support.postgres_server import BOOTSTRAP_ROLE, Postgres
-from tests.support.stacks import dependency_closure, only, releases, resources, values_of
+from tests.support.stacks import dependency_closure, releases, resources, values_of
 from tests.support.synth import Synthesized
 from tests.support.variants import Json
 
@@ -149,16 +155,23 @@ def test_job_runs_the_one_grant_sql_during_the_deploy(synthesized: Synthesized) 
 
 def test_jobs_identity_is_limited_to_the_instance(synthesized: Synthesized) -> None:
     cluster = synthesized.stack("example", "cluster")
-    role = only(cluster, "google_project_iam_custom_role")
-    assert sorted(role["permissions"]) == sorted(GRANT_PERMISSIONS)
-    (member,) = [
-        m
-        for m in resources(cluster, "google_project_iam_member").values()
-        if "google_project_iam_custom_role" in m["role"]
+    roles = {
+        f"${{google_project_iam_custom_role.{key}.name}}": sorted(role["permissions"])
+        for key, role in resources(cluster, "google_project_iam_custom_role").items()
+    }
+    members = [
+        m for m in resources(cluster, "google_project_iam_member").values() if m["role"] in roles
     ]
+    conditioned = [m for m in members if m.get("condition")]
+    (member,) = conditioned  # connecting: this instance only
+    assert roles[member["role"]] == sorted(GRANT_PERMISSIONS)
     assert member["condition"]["expression"] == (
         'resource.name == "projects/example-mlops-project/instances/example-mlflow"'
     )
+    # What IAM cannot condition on the instance (see the coverage test below).
+    (unconditioned,) = [m for m in members if not m.get("condition")]
+    assert roles[unconditioned["role"]] == sorted(GRANT_UNCONDITIONAL_PERMISSIONS)
+    assert "cloudsql.instances.connect" not in roles[unconditioned["role"]]
     bindings = [
         b["member"]
         for b in resources(cluster, "google_service_account_iam_member").values()
@@ -273,3 +286,211 @@ def test_password_script_sets_uses_once_and_rotates_away(
     finally:
         server.shutdown()
         server.server_close()
+
+
+# --- issue 19 fix 4: every API call the Job makes is covered by its IAM grant ------
+
+#: What IAM checks for each Cloud SQL Admin API call the Job makes, written down
+#: independently of the product code: (HTTP method, path under /v1/ as a regex)
+#: -> (API method, permission, resource type IAM evaluates the permission on).
+#: Permissions: https://cloud.google.com/sql/docs/postgres/iam-permissions ("Get
+#: the operations of a project | cloudsql.instances.get") and the Cloud SQL Auth
+#: Proxy's README ("cloudsql.instances.connect", "cloudsql.instances.get").
+_ADMIN_API_CALLS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("PUT", r"projects/[^/]+/instances/[^/]+/users\?name=postgres"): (
+        "sql.users.update",
+        "cloudsql.users.update",
+        "sqladmin.googleapis.com/User",
+    ),
+    ("GET", r"projects/[^/]+/operations/[^/]+"): (
+        "sql.operations.get",
+        "cloudsql.instances.get",
+        "sqladmin.googleapis.com/Operation",
+    ),
+    # The Auth Proxy (a Go binary, not run here): cloud-sql-go-connector's
+    # refresh calls connectSettings and generateEphemeralCert on the instance.
+    ("GET", r"projects/[^/]+/instances/[^/]+/connectSettings"): (
+        "sql.connect.get",
+        "cloudsql.instances.get",
+        "sqladmin.googleapis.com/Instance",
+    ),
+    ("POST", r"projects/[^/]+/instances/[^/]+:generateEphemeralCert"): (
+        "sql.connect.generateEphemeralCert",
+        "cloudsql.instances.connect",
+        "sqladmin.googleapis.com/Instance",
+    ),
+}
+_PROXY_CALLS = [
+    ("GET", "/v1/projects/p/instances/i/connectSettings"),
+    ("POST", "/v1/projects/p/instances/i:generateEphemeralCert"),
+]
+
+
+def _classify(method: str, path: str) -> tuple[str, str, str]:
+    for (want_method, pattern), call in _ADMIN_API_CALLS.items():
+        if method == want_method and re.fullmatch("/v1/" + pattern, path):
+            return call
+    raise AssertionError(f"the Job calls {method} {path}: add it to _ADMIN_API_CALLS")
+
+
+class _RecordingGoogle(_FakeGoogle):
+    """The fake Admin API, recording each request (method, path)."""
+
+    requests: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        if not self.path.endswith("/token"):
+            self.requests.append(("GET", self.path))
+        super().do_GET()
+
+    def do_PUT(self) -> None:
+        self.requests.append(("PUT", self.path))
+        super().do_PUT()
+
+
+@contextlib.contextmanager
+def _fake_google(
+    handler: type[http.server.BaseHTTPRequestHandler],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[None]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    for name, value in {
+        "SQLADMIN_API": url,
+        "METADATA_HOST": url,
+        "PROJECT": "p",
+        "INSTANCE": "i",
+        "PGPASSFILE": str(tmp_path / "pgpass"),
+        "GRANT_RESULT": str(tmp_path / "result"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _bindings(synthesized: Synthesized) -> list[tuple[set[str], str | None]]:
+    """The grant identity's bindings: (permissions of its role, condition expression)."""
+    cluster = synthesized.stack("example", "cluster")
+    roles = resources(cluster, "google_project_iam_custom_role")
+    by_ref = {f"${{google_project_iam_custom_role.{k}.name}}": r for k, r in roles.items()}
+    members = [
+        m
+        for m in resources(cluster, "google_project_iam_member").values()
+        if m["role"] in by_ref and "grant-identity" in m["member"]
+    ]
+    assert members, "no binding for the grant identity"
+    return [
+        (set(by_ref[m["role"]]["permissions"]), (m.get("condition") or {}).get("expression"))
+        for m in members
+    ]
+
+
+def test_grant_covers_every_api_call_the_job_makes(
+    synthesized: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requests: list[tuple[str, str]] = []
+    monkeypatch.setattr(_RecordingGoogle, "requests", requests)
+    monkeypatch.setattr(_RecordingGoogle, "put_status", "RUNNING")  # so it polls
+    with _fake_google(_RecordingGoogle, tmp_path, monkeypatch):
+        script = _load_password_script()
+        monkeypatch.setattr(script, "POLL_SECONDS", 0)
+        assert script.main(["script", "set"]) == 0
+        (tmp_path / "result").write_text("0\n")
+        assert script.main(["script", "rotate"]) == 0
+    assert {method for method, _ in requests} == {"PUT", "GET"}
+    calls = {_classify(method, path) for method, path in [*requests, *_PROXY_CALLS]}
+    bindings = _bindings(synthesized)
+    uncovered = []
+    for name, permission, resource_type in sorted(calls):
+        unconditional = any(permission in p and c is None for p, c in bindings)
+        # A condition on resource.name can only hold on a type IAM evaluates.
+        conditional = resource_type in IAM_CONDITION_RESOURCE_TYPES and any(
+            permission in p and c is not None for p, c in bindings
+        )
+        if not (unconditional or conditional):
+            uncovered.append(f"{name} needs {permission} on {resource_type}")
+    assert not uncovered, uncovered
+    # Nothing beyond what the calls need, and the instance-only binding stays.
+    assert set().union(*(p for p, _ in bindings)) == {c[1] for c in calls}
+    assert any(
+        c == 'resource.name == "projects/example-mlops-project/instances/example-mlflow"'
+        and "cloudsql.instances.connect" in p
+        for p, c in bindings
+    )
+
+
+# --- issue 19 fix 5: IAM propagation --------------------------------------------
+
+
+class _FlakyGoogle(_FakeGoogle):
+    """The fake Admin API answering the first `denials` PUTs with 403."""
+
+    denials: ClassVar[int] = 0
+    puts: ClassVar[list[int]] = []
+
+    def do_PUT(self) -> None:
+        self.puts.append(1)
+        if len(self.puts) <= self.denials:
+            data = b'{"error": {"code": 403, "message": "not authorized"}}'
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        super().do_PUT()
+
+
+def _fake_time(monkeypatch: pytest.MonkeyPatch, script: ModuleType) -> list[float]:
+    """A clock that only sleeping advances; returns the sleeps."""
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(script, "sleep", sleep, raising=False)
+    monkeypatch.setattr(script, "clock", lambda: now[0], raising=False)
+    return sleeps
+
+
+def test_password_script_retries_a_403_while_iam_propagates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_FlakyGoogle, "denials", 3)
+    monkeypatch.setattr(_FlakyGoogle, "puts", [])
+    monkeypatch.setattr(_FlakyGoogle, "put_status", "DONE")
+    with _fake_google(_FlakyGoogle, tmp_path, monkeypatch):
+        script = _load_password_script()
+        sleeps = _fake_time(monkeypatch, script)
+        assert script.main(["script", "set"]) == 0
+    assert len(_FlakyGoogle.puts) == 4
+    assert len(sleeps) == 3 and sleeps == sorted(sleeps) and sleeps[0] < sleeps[-1]
+    retries = [line for line in capsys.readouterr().err.splitlines() if "retry" in line]
+    assert len(retries) == 3 and all("HTTP 403" in line for line in retries), retries
+
+
+def test_password_script_fails_a_permanent_403_within_its_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_FlakyGoogle, "denials", 10**6)
+    monkeypatch.setattr(_FlakyGoogle, "puts", [])
+    with _fake_google(_FlakyGoogle, tmp_path, monkeypatch):
+        script = _load_password_script()
+        sleeps = _fake_time(monkeypatch, script)
+        with pytest.raises(SystemExit) as failed:
+            script.main(["script", "set"])
+    message = str(failed.value)
+    assert "HTTP 403" in message and "cloudsql.users.update" in message, message
+    # The steps' budgets together fit the release's (and the Job's) 900 s.
+    budget = script.RETRY_BUDGET_SECONDS
+    assert len(sleeps) > 3 and sum(sleeps) <= budget["set"]
+    # The steps' budgets together fit the Job's and the release's 900 s, with
+    # room for scheduling and image pulls.
+    assert budget["set"] + GRANT_PROXY_WAIT_SECONDS + budget["rotate"] <= 900 - 120
