@@ -124,21 +124,23 @@ schema: $(VENV)/.synced ## Regenerate config/schema.json from the config model
 	$(VENV)/bin/python -m platform_config.schema > config/schema.json
 
 # ---------------------------------------------------------------- operate
-# The helper scripts validate the config first (exit 2, no gcloud call) and
-# pass config values to gcloud as single arguments.
+# The helper scripts validate the config first (exit 2, no gcloud call; the
+# example's placeholder project is refused) and pass config values to gcloud
+# as single arguments.
 state-bucket: $(VENV)/.synced ## Create the versioned, private GCS bucket for Terraform state (gcloud)
 	@PYTHON=$(VENV)/bin/python tools/state_bucket.sh
 
-# No synth prerequisite: the script refuses a bad config and missing
-# credentials within a second, then the first `cdktf diff` synthesizes.
+# No synth prerequisite (plan, deploy, destroy): the script refuses a bad
+# config, the example's placeholder project and missing credentials within a
+# second, then the first cdktf call synthesizes.
 plan: deps ## cdktf diff of every stack (or STACKS="cluster bootstrap"), for review; changes nothing
 	@STACKS="$(STACKS)" tools/deploy.sh plan $(DEPLOY_FLAGS)
 
 # tools/deploy.sh: in bastion mode it opens the IAP tunnel for bootstrap and closes it after.
-deploy: synth ## cdktf deploy network, cluster, bootstrap (asks before each change)
+deploy: deps ## cdktf deploy network, cluster, bootstrap (asks before each change)
 	tools/deploy.sh deploy $(DEPLOY_FLAGS)
 
-destroy: synth ## cdktf destroy bootstrap, cluster, network (asks first)
+destroy: deps ## cdktf destroy bootstrap, cluster, network (asks first)
 	tools/deploy.sh destroy $(DEPLOY_FLAGS)
 
 bench: deps ## Benchmark: synth vs import floor, test vs synth, peak RSS, bad-config time

@@ -16,12 +16,18 @@ config, one per line, in the order asked. Only the names in FACTS exist (an
 unknown one is a usage error, exit 2, before the file is read): each is a
 validated name, id or mode, never raw YAML and never a path into the model.
 On a bad config nothing goes to stdout.
+
+The facts are what the scripts hand to gcloud and cdktf, so --print-facts also
+refuses the example config's placeholder project (one line, exit 2): `make
+state-bucket`, `make plan` and `make deploy` stop before any cloud call, while
+`make synth` and `make test` (the plain check) keep working with the example.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from platform_config.loader import ConfigError, config_path_from_env, load_config
 from platform_config.model import PlatformConfig
@@ -39,6 +45,22 @@ FACTS: dict[str, Callable[[PlatformConfig], str]] = {
     "bastion_vm": lambda config: config.names.bastion,
     "bastion_zone": lambda config: config.bastion_zone,
 }
+
+
+#: config/example.yaml's project_id: a placeholder, never a project to deploy to
+#: (tests/tools/test_deploy.py runs the scripts on the untouched example).
+EXAMPLE_PROJECT_ID = "example-mlops-project"
+
+
+def cloud_refusal(config: PlatformConfig) -> str | None:
+    """Why the operator scripts must not act on this config, in one line; None: they may."""
+    if config.project_id == EXAMPLE_PROJECT_ID:
+        return (
+            f"platform_config: project_id {EXAMPLE_PROJECT_ID} is the example config's "
+            "placeholder: set PLATFORM_CONFIG to your own config with your Google Cloud project "
+            "(copy config/example.yaml, change project_id, state_bucket and the names)"
+        )
+    return None
 
 
 def _usage_error(message: str) -> int:
@@ -65,21 +87,35 @@ def main(argv: list[str]) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    if facts is None:
+        print(_config_ok(path, config))
+        return 0
+    return _print_facts(path, config, facts)
+
+
+def _config_ok(path: Path | str, config: PlatformConfig) -> str:
     apps = ", ".join(config.apps.enabled()) or "none"
-    print(
+    return (
         f"config OK: {clip(str(path), 300)} (environment {config.environment}, "
         f"project {config.project_id}, "
-        f"{config.cluster.control_plane_access} access, apps: {apps})",
-        file=sys.stdout if facts is None else sys.stderr,
+        f"{config.cluster.control_plane_access} access, apps: {apps})"
     )
-    if facts is not None:
-        values = [FACTS[name](config) for name in facts]
-        for name, value in zip(facts, values, strict=True):
-            # One line each for `read`: a value that would break the framing is a bug here.
-            if not value or "\n" in value or "\r" in value:
-                print(f"platform_config: fact {name} is not a single line", file=sys.stderr)
-                return 2
-        print("\n".join(values))
+
+
+def _print_facts(path: Path | str, config: PlatformConfig, facts: list[str]) -> int:
+    """--print-facts: the refusal or the `config OK` line on stderr, the facts on stdout."""
+    refusal = cloud_refusal(config)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+    print(_config_ok(path, config), file=sys.stderr)
+    values = [FACTS[name](config) for name in facts]
+    for name, value in zip(facts, values, strict=True):
+        # One line each for `read`: a value that would break the framing is a bug here.
+        if not value or "\n" in value or "\r" in value:
+            print(f"platform_config: fact {name} is not a single line", file=sys.stderr)
+            return 2
+    print("\n".join(values))
     return 0
 
 

@@ -59,6 +59,11 @@ class ArgoAppProps:
     project: str
     """The AppProject (platform_constructs/argo_projects.py). Never `default`:
     Argo CD's built-in project allows any source and any destination."""
+    self_heal: bool = True
+    """Automated sync also reverts drift in the live objects. Off: automated
+    sync acts only when the Application's source changes (Argo CD's own
+    Application, which Terraform upgrades through a helm_release first:
+    platform_services/argocd/service.py)."""
     ignore_differences: Sequence[Mapping[str, Any]] = ()
     """Fields the chart regenerates on every render that Argo CD must leave as
     first applied: ignored in the diff and (RespectIgnoreDifferences) on sync.
@@ -117,7 +122,7 @@ class ArgoApp(Construct):
                 "namespace": props.destination_namespace,
             },
             "syncPolicy": {
-                "automated": {"prune": True, "selfHeal": True},
+                "automated": {"prune": True, "selfHeal": props.self_heal},
                 "syncOptions": sync_options,
                 "retry": {
                     "limit": 10,

@@ -16,10 +16,15 @@
 # A bad config is refused first (exit 2) with no cloud call. The bastion's
 # name, project and zone come from the validated config, read in the same
 # single load (`python -m platform_config --print-facts`), each passed to
-# gcloud as one argument (never through eval or a printed command).
+# gcloud as one argument (never through eval or a printed command). The
+# example config's placeholder project is refused there too (one line, exit 2).
+# A failed gcloud call prints this script's one-line hint first, then the end
+# of gcloud's own text (tools/gcloud_hint.sh).
 set -euo pipefail
 # cdktf reads cdktf.json, and python imports platform_config, from the repository root.
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/gcloud_hint.sh
+source tools/gcloud_hint.sh
 
 #: Must match IapBastion's PROXY_PORT (the providers' proxy_url); a test checks it.
 PROXY_PORT=8888
@@ -135,12 +140,13 @@ open_tunnel() {
   # ssh backgrounds itself (-f) once the forward is up (ExitOnForwardFailure),
   # as the master of a control socket that close_tunnel tells to exit.
   control_socket=$socket
-  if ! gcloud compute ssh "$bastion_vm" --tunnel-through-iap --project "$project" --zone "$zone" \
+  if ! gcloud_or_hint "deploy.sh: could not open the IAP tunnel to $bastion_vm (is\
+ localhost:$PROXY_PORT already in use, for example by a tunnel opened by hand? Are you in\
+ access.bastion_members?)" \
+    compute ssh "$bastion_vm" --tunnel-through-iap --project "$project" --zone "$zone" \
     -- -L "$PROXY_PORT:localhost:$PROXY_PORT" -N -q -f \
     -o ExitOnForwardFailure=yes -o ControlMaster=yes -o ControlPath="$socket" \
     -o ServerAliveInterval=30; then
-    echo "deploy.sh: could not open the IAP tunnel (is localhost:$PROXY_PORT already in use," \
-      "for example by a tunnel opened by hand? Are you in access.bastion_members?)" >&2
     return 1
   fi
   local attempt code

@@ -6,10 +6,16 @@
 # config, read in the same single load (`python -m platform_config
 # --print-facts`), and reach gcloud as single arguments (no eval, no string
 # building).
+# The example config's placeholder project is refused the same way (the
+# checker's --print-facts), so nothing is created for it.
 # A failed create stops here: versioning is only set on a bucket that exists.
+# A failed gcloud call prints this script's one-line hint first, then the end
+# of gcloud's own text (tools/gcloud_hint.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
+# shellcheck source=tools/gcloud_hint.sh
+source tools/gcloud_hint.sh
 
 # One load: the "config OK" line (or the error) on stderr, three facts on stdout.
 facts=$("$PYTHON" -m platform_config --print-facts project_id state_bucket region) || exit 2
@@ -25,11 +31,15 @@ if ! command -v gcloud >/dev/null 2>&1; then
 fi
 if gcloud storage buckets describe "gs://$bucket" --project "$project" >/dev/null 2>&1; then
   echo "gs://$bucket exists"
-elif ! gcloud storage buckets create "gs://$bucket" --project "$project" --location "$region" \
+elif ! gcloud_or_hint "state_bucket.sh: could not create gs://$bucket in project $project\
+ (logged in? \`gcloud auth login\`; name taken? bucket names are global)" \
+  storage buckets create "gs://$bucket" --project "$project" --location "$region" \
   --uniform-bucket-level-access --public-access-prevention; then
-  echo "state_bucket.sh: could not create gs://$bucket (logged in? \`gcloud auth login\`;" \
-    "name taken? bucket names are global)" >&2
   exit 1
 fi
-gcloud storage buckets update "gs://$bucket" --versioning --project "$project"
+if ! gcloud_or_hint "state_bucket.sh: could not turn on versioning of gs://$bucket\
+ (may your account update buckets in project $project? roles/storage.admin)" \
+  storage buckets update "gs://$bucket" --versioning --project "$project"; then
+  exit 1
+fi
 echo "gs://$bucket: versioned, uniform access, public access prevented"

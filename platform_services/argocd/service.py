@@ -299,7 +299,28 @@ class Service(PlatformService):
     ) -> None:
         """Argo CD manages itself from the very chart, version and values the
         release installed (one definition: argocd.values), after that release
-        is ready (wait = true). docs/architecture.md: ownership."""
+        is ready (wait = true). docs/architecture.md: ownership.
+
+        Upgrade order: Terraform upgrades the argo-cd release, then rewrites
+        this Application (it depends on the release, whose CRD it needs on a
+        fresh cluster). Between the two the Application still holds the old
+        definition, so it must not sync on drift: selfHeal is off. Argo CD
+        v3.4.4 (443415b) controller/appcontroller.go, autoSync:
+          2251 alreadyAttempted, ... := alreadyAttemptedSync(app, desiredRevisions, ...)
+          2253 if alreadyAttempted {
+          2254     if !lastAttemptedPhase.Successful() { ... return SyncError condition }
+          2259     if !app.Spec.SyncPolicy.Automated.GetSelfHeal() {
+          2260         logCtx.Infof("Skipping auto-sync: most recent sync already to %s", ...)
+          2261         return nil, 0
+        and alreadyAttemptedSync compares the Application's source with the
+        last sync's (the chart version is the revision, line 2354):
+          2366 return reflect.DeepEqual(app.Spec.GetSource(),
+                   app.Status.OperationState.SyncResult.Source), ...
+        So the live objects drifting from the old definition (the upgrade in
+        progress) start no sync; Terraform writing the new definition does,
+        and that sync applies what the release just installed. A fresh
+        Application has no OperationState (alreadyAttemptedSync returns
+        false) and syncs once: the first adoption."""
         ArgoApp(
             stack,
             "app-argo-cd",
@@ -319,6 +340,7 @@ class Service(PlatformService):
                 depends_on=[argocd.release, projects.release],
                 project=PLATFORM_PROJECT,
                 cascade_delete=False,
+                self_heal=False,
             ),
         )
 

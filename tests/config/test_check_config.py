@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from platform_config import __main__ as cli
-from tests.support.variants import Json, bastion_data, example_data
+from tests.support.variants import EXAMPLE_CONFIG, Json, bastion_data, example_data, own_project
 
 
 def _write(tmp_path: Path, data: Json, name: str = "platform.yaml") -> Path:
@@ -53,7 +53,9 @@ def test_plain_check_reads_platform_config_and_a_dash_file(
     assert out.startswith("config OK: -dash.yaml ")
 
 
-@pytest.mark.parametrize("data", [example_data(), bastion_data()], ids=["dns", "bastion"])
+@pytest.mark.parametrize(
+    "data", [own_project(example_data()), own_project(bastion_data())], ids=["dns", "bastion"]
+)
 def test_print_facts_one_per_line_in_the_order_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], data: Json
 ) -> None:
@@ -81,7 +83,7 @@ def test_print_facts_one_per_line_in_the_order_asked(
 def test_print_facts_reads_platform_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = bastion_data()
+    data = own_project(bastion_data())
     data["cluster"]["bastion"] = {"zone": "europe-west4-c"}
     monkeypatch.setenv("PLATFORM_CONFIG", str(_write(tmp_path, data)))
     code, out, _ = _check(["--print-facts", "bastion_zone", "control_plane_access"], capsys)
@@ -126,6 +128,24 @@ def test_other_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str])
     assert "invalid platform config" not in err
 
 
+def test_the_example_placeholder_project_checks_but_gives_no_facts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The untouched example synthesizes (`make synth`, `make test`), but the
+    facts are what the operator scripts pass to gcloud and cdktf: refused, in
+    one line saying what to do."""
+    monkeypatch.delenv("PLATFORM_CONFIG", raising=False)
+    code, out, err = _check([], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"config OK: {EXAMPLE_CONFIG} ")
+    for argv in (["--print-facts", "region"], [str(EXAMPLE_CONFIG), "--print-facts", "project_id"]):
+        code, out, err = _check(argv, capsys)
+        assert (code, out) == (2, "")
+        assert err.count("\n") == 1, err
+        assert "project_id example-mlops-project is the example config's placeholder" in err
+        assert "set PLATFORM_CONFIG to your own config" in err
+
+
 def test_bad_config_prints_its_error_once_and_no_facts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,7 +163,7 @@ def test_a_fact_that_is_not_one_line_prints_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(cli.FACTS, "region", lambda config: f"{config.region}\nx")
-    path = _write(tmp_path, example_data())
+    path = _write(tmp_path, own_project(example_data()))
     code, out, err = _check([str(path), "--print-facts", "project_id", "region"], capsys)
     assert (code, out) == (2, "")
     assert "region is not a single line" in err

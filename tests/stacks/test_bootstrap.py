@@ -10,6 +10,7 @@ import yaml
 
 from platform_builders.helm_values import chart_values_problems
 from tests.support.stacks import (
+    applications_by_name,
     custom_resources,
     dependency_closure,
     dependency_graph,
@@ -188,6 +189,42 @@ def test_install_chain(synthesized: Synthesized, variant: str) -> None:
     # Argo CD takes itself over only once its own release is ready (wait = true).
     assert {"argo-cd", "argocd-projects"} <= closure["app-argo-cd"]
     assert releases(synthesized.stack(variant, "bootstrap"))["argo-cd"]["wait"] is True
+
+
+@pytest.mark.parametrize("variant", [*BOTH, "example-plus-app"])
+def test_argo_cd_upgrade_order(synthesized: Synthesized, variant: str) -> None:
+    """Upgrading Argo CD (docs/architecture.md, "Argo CD manages itself").
+
+    One order serves a fresh install and an upgrade: the argo-cd release (CRDs,
+    then the upgrade, wait = true, atomic) strictly before its Application,
+    which Terraform then rewrites to the same definition. In the window between
+    the two the Application still holds the old definition, so it must not act
+    on drift: automated sync without selfHeal, which syncs only when the
+    Application's source changes (Argo CD v3.4.4 controller/appcontroller.go
+    autoSync, lines 2251-2261 and 2366), i.e. when Terraform has written the
+    release's new definition into it.
+    """
+    stack = synthesized.stack(variant, "bootstrap")
+    graph = dependency_graph(stack)
+    address = {
+        body["name"]: f"helm_release.{key}"
+        for key, body in resources(stack, "helm_release").items()
+    }
+    release, application = address["argo-cd"], address["app-argo-cd"]
+    # Create and update: the release first (the Application's CRD comes with
+    # it); destroy: the Application first. A direct edge, not a chance path.
+    assert release in graph[application]
+    assert application not in transitive(graph)[release]
+    apps = applications_by_name(stack)
+    policy = apps["argo-cd"]["syncPolicy"]
+    assert policy["automated"] == {"prune": True, "selfHeal": False}, (
+        "Argo CD's own Application would revert a Terraform upgrade of the "
+        "argo-cd release before Terraform updates the Application"
+    )
+    assert "enabled" not in policy["automated"]
+    # Only the double-managed app: the others have no Terraform release to fight.
+    others = {name: app for name, app in apps.items() if name != "argo-cd"}
+    assert others and all(a["syncPolicy"]["automated"]["selfHeal"] for a in others.values())
 
 
 @pytest.mark.parametrize("variant", BOTH)
@@ -451,8 +488,10 @@ def test_applications_pinned_and_self_healing(synthesized: Synthesized) -> None:
         if release["chart"] == "argocd-apps":
             apps.update(values_of(release)["applications"])
     assert set(apps) == {"jupyterhub", "mlflow", "root", "argo-cd"}
-    for app in apps.values():
-        assert app["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    for name, app in apps.items():
+        # Argo CD's own: no selfHeal (test_argo_cd_upgrade_order).
+        self_heal = name != "argo-cd"
+        assert app["syncPolicy"]["automated"] == {"prune": True, "selfHeal": self_heal}
         assert "CreateNamespace=true" in app["syncPolicy"]["syncOptions"]
     assert apps["jupyterhub"]["source"]["targetRevision"] == "4.4.0"
     assert apps["mlflow"]["source"]["targetRevision"] == "1.11.5"

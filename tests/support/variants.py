@@ -32,6 +32,16 @@ def example_data() -> Json:
     return data
 
 
+#: A project that is not the example's placeholder: the operator scripts refuse
+#: the untouched example config (platform_config --print-facts).
+OWN_PROJECT_ID = "acme-mlops-dev"
+
+
+def own_project(data: Json) -> Json:
+    """The config with the operator's own project instead of the example's placeholder."""
+    return {**data, "project_id": OWN_PROJECT_ID}
+
+
 def child_cpu_seconds() -> float:
     """CPU seconds used so far by this process's waited-for children.
 

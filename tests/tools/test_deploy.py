@@ -9,6 +9,7 @@ bootstrap on every way out.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ import yaml
 
 from tests.support.stacks import only
 from tests.support.synth import Synthesized
-from tests.support.variants import ROOT, Json, bastion_data, example_data
+from tests.support.variants import ROOT, Json, bastion_data, example_data, own_project
 
 DEPLOY = ROOT / "tools" / "deploy.sh"
 
@@ -56,6 +57,9 @@ if [[ $name == curl ]]; then
   exit 0
 fi
 if [[ -n ${FAKE_FAIL_ON-} && $words == *"$FAKE_FAIL_ON"* ]]; then
+  for ((line = 1; line <= ${FAKE_FAIL_LINES:-0}; line++)); do
+    echo "$name says: line $line of its error" >&2
+  done
   exit 1
 fi
 exit 0
@@ -265,7 +269,7 @@ def test_fake_answers(
 
 
 def test_dns_mode_is_one_cdktf_call_and_no_tunnel(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, example_data(), "deploy", "--auto-approve")
+    result, recorded = run_deploy(tmp_path, own_project(example_data()), "deploy", "--auto-approve")
     assert result.returncode == 0, result.stderr
     # The config check's line is for the person: stderr, not the script's output.
     assert result.stderr.startswith("config OK: ")
@@ -279,7 +283,7 @@ def test_dns_mode_is_one_cdktf_call_and_no_tunnel(tmp_path: Path) -> None:
 def test_bastion_deploy_opens_the_tunnel_between_cluster_and_bootstrap(
     tmp_path: Path, synthesized: Synthesized
 ) -> None:
-    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", "--auto-approve")
+    result, recorded = run_deploy(tmp_path, own_project(bastion_data()), "deploy", "--auto-approve")
     assert result.returncode == 0, result.stderr
     assert program_steps(recorded) == [
         "cdktf deploy network cluster",
@@ -305,7 +309,7 @@ def test_bastion_deploy_opens_the_tunnel_between_cluster_and_bootstrap(
     assert gcloud[:3] == ["gcloud", "compute", "ssh"]
     assert gcloud[3] == vm["name"]
     assert gcloud[gcloud.index("--zone") + 1] == vm["zone"]
-    assert gcloud[gcloud.index("--project") + 1] == bastion_data()["project_id"]
+    assert gcloud[gcloud.index("--project") + 1] == own_project(bastion_data())["project_id"]
     assert "--tunnel-through-iap" in gcloud
     assert gcloud[gcloud.index("-L") + 1] == f"{port}:localhost:{port}"
     socket = next(a for a in gcloud if a.startswith("ControlPath="))
@@ -314,7 +318,7 @@ def test_bastion_deploy_opens_the_tunnel_between_cluster_and_bootstrap(
 
 
 def test_bastion_destroy_closes_the_tunnel_before_the_bastion_goes(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, bastion_data(), "destroy")
+    result, recorded = run_deploy(tmp_path, own_project(bastion_data()), "destroy")
     assert result.returncode == 0, result.stderr
     assert program_steps(recorded) == [
         "open tunnel",
@@ -328,7 +332,7 @@ def test_bastion_destroy_closes_the_tunnel_before_the_bastion_goes(tmp_path: Pat
 @pytest.mark.parametrize("action", ["deploy", "destroy"])
 def test_tunnel_closed_when_bootstrap_fails(tmp_path: Path, action: str) -> None:
     result, recorded = run_deploy(
-        tmp_path, bastion_data(), action, FAKE_FAIL_ON=f"cdktf {action} bootstrap"
+        tmp_path, own_project(bastion_data()), action, FAKE_FAIL_ON=f"cdktf {action} bootstrap"
     )
     assert result.returncode != 0
     steps = program_steps(recorded)
@@ -337,13 +341,17 @@ def test_tunnel_closed_when_bootstrap_fails(tmp_path: Path, action: str) -> None
 
 
 def test_no_tunnel_when_the_cluster_stack_fails(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", FAKE_FAIL_ON="cdktf deploy")
+    result, recorded = run_deploy(
+        tmp_path, own_project(bastion_data()), "deploy", FAKE_FAIL_ON="cdktf deploy"
+    )
     assert result.returncode != 0
     assert program_steps(recorded) == ["cdktf deploy network cluster"]
 
 
 def test_no_bootstrap_when_the_proxy_never_answers(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, bastion_data(), "deploy", FAKE_PROXY_DOWN="1")
+    result, recorded = run_deploy(
+        tmp_path, own_project(bastion_data()), "deploy", FAKE_PROXY_DOWN="1"
+    )
     assert result.returncode != 0
     assert "did not answer through the tunnel" in result.stderr
     assert program_steps(recorded) == ["cdktf deploy network cluster", "open tunnel", "ssh -O exit"]
@@ -352,7 +360,7 @@ def test_no_bootstrap_when_the_proxy_never_answers(tmp_path: Path) -> None:
 
 def test_no_bootstrap_when_the_tunnel_does_not_open(tmp_path: Path) -> None:
     result, recorded = run_deploy(
-        tmp_path, bastion_data(), "deploy", FAKE_FAIL_ON="gcloud compute ssh"
+        tmp_path, own_project(bastion_data()), "deploy", FAKE_FAIL_ON="gcloud compute ssh"
     )
     assert result.returncode != 0
     assert "could not open the IAP tunnel" in result.stderr
@@ -368,7 +376,7 @@ def test_no_bootstrap_when_the_tunnel_does_not_open(tmp_path: Path) -> None:
 )
 def test_tunnel_closed_when_interrupted(tmp_path: Path, signal_number: int, to_group: bool) -> None:
     process = start_deploy(
-        tmp_path, bastion_data(), "deploy", FAKE_HANG_ON="cdktf deploy bootstrap"
+        tmp_path, own_project(bastion_data()), "deploy", FAKE_HANG_ON="cdktf deploy bootstrap"
     )
     hanging = tmp_path / "calls.log.hanging"
     deadline = time.monotonic() + 30
@@ -385,7 +393,7 @@ def test_tunnel_closed_when_interrupted(tmp_path: Path, signal_number: int, to_g
 
 
 def test_bad_config_refused_before_any_cloud_call(tmp_path: Path) -> None:
-    data: dict[str, Any] = bastion_data()
+    data: dict[str, Any] = own_project(bastion_data())
     data["cluster"]["control_plane_access"] = "public"
     result, recorded = run_deploy(tmp_path, data, "deploy")
     assert result.returncode == 2
@@ -396,7 +404,7 @@ def test_bad_config_refused_before_any_cloud_call(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [[], ["apply"], ["--auto-approve"]])
 def test_unknown_action_refused(tmp_path: Path, args: list[str]) -> None:
-    result, recorded = run_deploy(tmp_path, example_data(), *args)
+    result, recorded = run_deploy(tmp_path, own_project(example_data()), *args)
     assert result.returncode == 2
     assert "usage:" in result.stderr
     assert recorded == []
@@ -418,7 +426,7 @@ def test_makefile_deploy_and_destroy_go_through_the_script() -> None:
 
 
 def test_plan_diffs_each_stack_in_order(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, example_data(), "plan", "--no-color")
+    result, recorded = run_deploy(tmp_path, own_project(example_data()), "plan", "--no-color")
     assert result.returncode == 0, result.stderr
     assert [c for c in recorded if c[0] == "cdktf"] == [
         ["cdktf", "diff", "network", "--no-color"],
@@ -428,7 +436,9 @@ def test_plan_diffs_each_stack_in_order(tmp_path: Path) -> None:
 
 
 def test_plan_of_some_stacks_in_bastion_mode_tunnels_for_bootstrap(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, bastion_data(), "plan", STACKS="cluster bootstrap")
+    result, recorded = run_deploy(
+        tmp_path, own_project(bastion_data()), "plan", STACKS="cluster bootstrap"
+    )
     assert result.returncode == 0, result.stderr
     assert program_steps(recorded) == [
         "cdktf diff cluster",
@@ -439,7 +449,9 @@ def test_plan_of_some_stacks_in_bastion_mode_tunnels_for_bootstrap(tmp_path: Pat
 
 
 def test_plan_refuses_an_unknown_stack(tmp_path: Path) -> None:
-    result, recorded = run_deploy(tmp_path, example_data(), "plan", STACKS="network; rm -rf /")
+    result, recorded = run_deploy(
+        tmp_path, own_project(example_data()), "plan", STACKS="network; rm -rf /"
+    )
     assert result.returncode == 2
     assert "unknown stack" in result.stderr
     assert recorded == []
@@ -456,7 +468,9 @@ def test_plan_refuses_an_unknown_stack(tmp_path: Path) -> None:
 def test_credentials_checked_before_anything(
     tmp_path: Path, action: str, missing: str, hint: str
 ) -> None:
-    result, recorded = run_deploy(tmp_path, example_data(), action, FAKE_FAIL_ON=missing)
+    result, recorded = run_deploy(
+        tmp_path, own_project(example_data()), action, FAKE_FAIL_ON=missing
+    )
     assert result.returncode == 1
     assert hint in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
@@ -491,7 +505,7 @@ def run_state_bucket(
 
 
 def test_state_bucket_refuses_a_bad_config_before_gcloud(tmp_path: Path) -> None:
-    data = example_data()
+    data = own_project(example_data())
     data["state_bucket"] = "gs://$(touch /tmp/pwned)"
     result, recorded = run_state_bucket(tmp_path, data)
     assert result.returncode == 2
@@ -501,7 +515,7 @@ def test_state_bucket_refuses_a_bad_config_before_gcloud(tmp_path: Path) -> None
 
 
 def test_state_bucket_creates_then_versions(tmp_path: Path) -> None:
-    data = example_data()
+    data = own_project(example_data())
     result, recorded = run_state_bucket(tmp_path, data, FAKE_FAIL_ON="buckets describe")
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("config OK: ")
@@ -521,7 +535,110 @@ def test_state_bucket_creates_then_versions(tmp_path: Path) -> None:
 
 
 def test_state_bucket_stops_when_create_fails(tmp_path: Path) -> None:
-    result, recorded = run_state_bucket(tmp_path, example_data(), FAKE_FAIL_ON="buckets")
+    result, recorded = run_state_bucket(
+        tmp_path, own_project(example_data()), FAKE_FAIL_ON="buckets"
+    )
     assert result.returncode == 1
     assert "could not create" in result.stderr
     assert [c[3] for c in recorded] == ["describe", "create"]
+
+
+# --- first-deploy guards (issue 19, item 6) -----------------------------------------------
+
+
+def run_operator(
+    tmp_path: Path, target: str, data: Json, **env: str
+) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    """`make <target>`'s script: state-bucket, or deploy.sh with the action."""
+    if target == "state-bucket":
+        return run_state_bucket(tmp_path, data, **env)
+    return run_deploy(tmp_path, data, target, **env)
+
+
+@pytest.mark.parametrize("target", ["state-bucket", "plan", "deploy", "destroy"])
+def test_the_example_placeholder_project_is_refused_before_any_cloud_call(
+    tmp_path: Path, target: str
+) -> None:
+    """The untouched example config: one line (what is wrong, what to do), exit 2,
+    no gcloud or cdktf call (today state-bucket would create gs://example-mlops-tfstate)."""
+    data = example_data()
+    assert data["project_id"] == "example-mlops-project"
+    result, recorded = run_operator(tmp_path, target, data)
+    assert (result.returncode, result.stdout, recorded) == (2, "", [])
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "example-mlops-project" in lines[0]
+    assert "PLATFORM_CONFIG" in lines[0] and "your own" in lines[0]
+
+
+@pytest.mark.parametrize("target", ["state-bucket", "plan", "deploy", "destroy"])
+def test_an_own_project_passes_the_guard(tmp_path: Path, target: str) -> None:
+    """The same config with the operator's project goes on to the cloud calls."""
+    result, recorded = run_operator(tmp_path, target, own_project(example_data()))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("config OK: ")
+    assert "acme-mlops-dev" in result.stderr
+    assert recorded
+
+
+#: How much of gcloud's own text a failed call may print after the script's hint.
+GCLOUD_TEXT_MAX_LINES = 11
+
+
+def hint_then_gcloud_text(stderr: str, hint: str) -> list[str]:
+    """The script's hint comes before any of gcloud's text; returns gcloud's lines."""
+    lines = stderr.splitlines()
+    hint_at = next((i for i, line in enumerate(lines) if hint in line), None)
+    assert hint_at is not None, stderr
+    gcloud_at = [i for i, line in enumerate(lines) if "gcloud says:" in line]
+    assert gcloud_at, f"gcloud's text is gone: {stderr}"
+    assert hint_at < gcloud_at[0], f"gcloud's text before the hint:\n{stderr}"
+    # One hint line: what failed and what to check.
+    assert len(lines[hint_at]) <= 200, lines[hint_at]
+    # gcloud's text right after the hint, indented, bounded; the script's own
+    # lines (e.g. closing the tunnel) may follow.
+    block = list(itertools.takewhile(lambda line: line.startswith("  "), lines[hint_at + 1 :]))
+    assert set(gcloud_at) <= set(range(hint_at + 1, hint_at + 1 + len(block))), stderr
+    assert len(block) <= GCLOUD_TEXT_MAX_LINES, stderr
+    return [lines[i] for i in gcloud_at]
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "hint"),
+    [
+        # describe fails (no bucket yet), then create fails
+        ("buckets", "state_bucket.sh: could not create gs://"),
+        ("buckets update", "state_bucket.sh: could not turn on versioning of gs://"),
+    ],
+)
+def test_state_bucket_gcloud_failure_hint_first(tmp_path: Path, fail_on: str, hint: str) -> None:
+    # "buckets update": describe succeeds (the bucket exists), then versioning fails.
+    env = {"FAKE_FAIL_ON": fail_on, "FAKE_FAIL_LINES": "40"}
+    result, _ = run_state_bucket(tmp_path, own_project(example_data()), **env)
+    assert result.returncode == 1
+    shown = hint_then_gcloud_text(result.stderr, hint)
+    # gcloud's last words (its ERROR line) are kept, the start is cut.
+    assert shown[-1].endswith("line 40 of its error")
+    assert not any(line.endswith(" line 1 of its error") for line in shown)
+
+
+def test_state_bucket_short_gcloud_text_shown_whole(tmp_path: Path) -> None:
+    env = {"FAKE_FAIL_ON": "buckets", "FAKE_FAIL_LINES": "3"}
+    result, _ = run_state_bucket(tmp_path, own_project(example_data()), **env)
+    shown = hint_then_gcloud_text(result.stderr, "state_bucket.sh: could not create gs://")
+    assert [line.rsplit(": ", 1)[1] for line in shown] == [
+        f"line {n} of its error" for n in (1, 2, 3)
+    ]
+
+
+def test_tunnel_gcloud_failure_hint_first(tmp_path: Path) -> None:
+    result, recorded = run_deploy(
+        tmp_path,
+        own_project(bastion_data()),
+        "deploy",
+        FAKE_FAIL_ON="gcloud compute ssh",
+        FAKE_FAIL_LINES="11",
+    )
+    assert result.returncode != 0
+    hint_then_gcloud_text(result.stderr, "deploy.sh: could not open the IAP tunnel")
+    assert "cdktf deploy bootstrap" not in program_steps(recorded)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 from tests.support.variants import ROOT
 
 CDKTF_CLI_BUNDLE = ROOT / "node_modules" / "cdktf-cli" / "bundle" / "bin" / "cmds" / "handlers.js"
@@ -52,19 +54,21 @@ def test_cdktf_cli_memory_warning_is_not_triggered() -> None:
     assert "--no-deprecation" in node_options
 
 
-def test_make_plan_checks_credentials_before_any_synth() -> None:
-    """`make plan` without credentials must fail at once, not after a synth:
-    nothing synthesizes before tools/deploy.sh (which checks the config and the
-    credentials, then lets its first `cdktf diff` synthesize)."""
+@pytest.mark.parametrize("target", ["plan", "deploy", "destroy"])
+def test_make_checks_config_and_credentials_before_any_synth(target: str) -> None:
+    """`make plan|deploy|destroy` with the example's placeholder project or
+    without credentials must fail at once, not after a synth: nothing
+    synthesizes before tools/deploy.sh (which checks the config and the
+    credentials, then lets its first cdktf call synthesize)."""
     result = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-f", str(ROOT / "Makefile"), "plan"],
+        ["make", "--no-print-directory", "-n", "-f", str(ROOT / "Makefile"), target],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
     commands = result.stdout.splitlines()
-    script = [i for i, line in enumerate(commands) if "tools/deploy.sh plan" in line]
+    script = [i for i, line in enumerate(commands) if f"tools/deploy.sh {target}" in line]
     assert script, commands
     before = commands[: script[0]]
     assert not any("main.py" in line or "cdktf " in line for line in before), before
