@@ -52,9 +52,7 @@ class AppsConfig(StrictModel):
     def _bounded(cls, data: Any) -> Any:
         # Before validating each app (which reads its values file): a bound.
         if isinstance(data, dict) and len(data) > MAX_APPS:
-            raise ValueError(
-                f"{len(data)} apps: at most {MAX_APPS} (enabled or not)"
-            )
+            raise ValueError(f"{len(data)} apps: at most {MAX_APPS} (enabled or not)")
         return data
 
     jupyterhub: JupyterHubConfig = JupyterHubConfig(enabled=True)

@@ -35,8 +35,8 @@ from platform_config.ingress import IngressConfig
 from platform_config.names import (
     GCE_NAME,
     GCS_BUCKET,
-    MAX_BUCKET_NAME,
     JUPYTERHUB_LABEL,
+    MAX_BUCKET_NAME,
     MAX_CERTIFICATE_DOMAIN_LENGTH,
     MAX_GKE_CLUSTER_NAME,
     SECRET_ID,

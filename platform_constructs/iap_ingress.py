@@ -334,4 +334,6 @@ def _validate(props: IapIngressProps) -> None:
     if missing:
         raise ValueError(f"IapIngress: no name for {', '.join(missing)}")
     if not props.certificate_map.startswith("//certificatemanager.googleapis.com/"):
-        raise ValueError("IapIngress: certificate_map must be //certificatemanager.googleapis.com/…")
+        raise ValueError(
+            "IapIngress: certificate_map takes //certificatemanager.googleapis.com/<id>"
+        )

@@ -61,10 +61,10 @@ class IngressDns(Construct):
         self.records_to_create = [] if props.managed_zone else list(lines)
         if props.managed_zone:
             zone = DataGoogleDnsManagedZone(self, "zone", name=props.managed_zone)
-            for id_, record in zip(ids, records, strict=True):
+            for record_id, record in zip(ids, records, strict=True):
                 DnsRecordSet(
                     self,
-                    id_,
+                    record_id,
                     managed_zone=zone.name,
                     name=record.name,
                     type=record.type,
