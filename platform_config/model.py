@@ -255,10 +255,10 @@ class PlatformConfig(StrictModel):
     @property
     def user_certificate_domains(self) -> list[str]:
         """*.jupyterhub.<domain>: a second level, which *.<domain> does not cover."""
-        return [f"*.{self.jupyterhub_domain}"]
+        return [f"*.{self.user_host_parent}"]
 
     @property
-    def jupyterhub_domain(self) -> str:
+    def user_host_parent(self) -> str:
         return f"{JUPYTERHUB_LABEL}.{self.domain}"
 
     @property

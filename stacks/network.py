@@ -68,7 +68,7 @@ class NetworkStack(PlatformStack):
             "certificates",
             props=WildcardCertificatesProps(
                 domain=config.domain,
-                user_domain=config.jupyterhub_domain,
+                user_domain=config.user_host_parent,
                 names=door_names(config.names),
                 depends_on=[apis.services["certificatemanager.googleapis.com"]],
             ),
@@ -79,7 +79,7 @@ class NetworkStack(PlatformStack):
             props=IngressDnsProps(
                 domain=config.domain,
                 ip_address=self.ingress_ip.address,
-                user_domain=config.jupyterhub_domain,
+                user_domain=config.user_host_parent,
                 authorization_records=self.certificates.authorization_records,
                 managed_zone=config.dns.managed_zone,
             ),
