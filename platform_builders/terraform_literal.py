@@ -61,7 +61,8 @@ def terraform_literal_value(text: str) -> tuple[str, list[str]]:
     """How Terraform reads a JSON string: (the text, the live template openers).
 
     ``$${`` reads as ``${`` and ``%%{`` as ``%{``; any other ``${`` or ``%{``
-    starts live syntax and is listed, up to its first ``}`` (at most 200 characters).
+    starts live syntax and is listed, up to its first ``}`` (at most 500 characters:
+    cross-stack references have long names).
     """
     live: list[str] = []
     out: list[str] = []
@@ -72,7 +73,7 @@ def terraform_literal_value(text: str) -> tuple[str, list[str]]:
             index += 3
         elif _OPENER.match(text, index):
             end = text.find("}", index)
-            live.append(text[index : end + 1 if 0 < end < index + 200 else index + 200])
+            live.append(text[index : end + 1 if 0 < end < index + 500 else index + 500])
             out.append(text[index : index + 2])
             index += 2
         else:

@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import ConfigDict, model_validator
 
 from platform_config.base import StrictModel, field_error, key_path
-from platform_config.names import MAX_CERTIFICATE_DOMAINS
 from platform_config.reserved import RESERVED_APP_KEYS
 from platform_services.chart_app.config import AppConfig
 from platform_services.jupyterhub.config import JupyterHubConfig
@@ -53,10 +52,7 @@ class AppsConfig(StrictModel):
     def _bounded(cls, data: Any) -> Any:
         # Before validating each app (which reads its values file): a bound.
         if isinstance(data, dict) and len(data) > MAX_APPS:
-            raise ValueError(
-                f"{len(data)} apps: at most {MAX_APPS} (enabled or not; the load balancer "
-                f"serves at most {MAX_CERTIFICATE_DOMAINS - 2} enabled ones)"
-            )
+            raise ValueError(f"{len(data)} apps: at most {MAX_APPS} (enabled or not)")
         return data
 
     jupyterhub: JupyterHubConfig = JupyterHubConfig(enabled=True)

@@ -35,9 +35,9 @@ from platform_config.ingress import IngressConfig
 from platform_config.names import (
     GCE_NAME,
     GCS_BUCKET,
+    JUPYTERHUB_LABEL,
     MAX_BUCKET_NAME,
     MAX_CERTIFICATE_DOMAIN_LENGTH,
-    MAX_CERTIFICATE_DOMAINS,
     MAX_GKE_CLUSTER_NAME,
     SECRET_ID,
     SERVICE_ACCOUNT_ID,
@@ -77,7 +77,6 @@ __all__ = [
     "GCS_BUCKET",
     "MAX_APPS",
     "MAX_BUCKET_NAME",
-    "MAX_CERTIFICATE_DOMAINS",
     "MAX_CERTIFICATE_DOMAIN_LENGTH",
     "MAX_GKE_CLUSTER_NAME",
     "MAX_VALUES_FILE_BYTES",
@@ -245,8 +244,22 @@ class PlatformConfig(StrictModel):
 
     @property
     def certificate_domains(self) -> list[str]:
-        """Apex, Argo CD and every enabled app: one Google-managed certificate each."""
-        return [self.domain, self.argocd_host, *self.app_hosts.values()]
+        """Every domain the door's certificates cover, whatever the apps: the apex,
+        every <host>.<domain> (one wildcard), every per-user JupyterHub host."""
+        return [*self.platform_certificate_domains, *self.user_certificate_domains]
+
+    @property
+    def platform_certificate_domains(self) -> list[str]:
+        return [self.domain, f"*.{self.domain}"]
+
+    @property
+    def user_certificate_domains(self) -> list[str]:
+        """*.jupyterhub.<domain>: a second level, which *.<domain> does not cover."""
+        return [f"*.{self.user_host_parent}"]
+
+    @property
+    def user_host_parent(self) -> str:
+        return f"{JUPYTERHUB_LABEL}.{self.domain}"
 
     @property
     def needs_private_services(self) -> bool:

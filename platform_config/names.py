@@ -16,11 +16,13 @@ from platform_config.yaml_reader import shown
 if TYPE_CHECKING:
     from platform_config.model import PlatformConfig
 
-#: One Google-managed certificate per host, and a load balancer's target HTTPS
-#: proxy holds at most 15 certificates: apex, argocd and 13 apps.
-MAX_CERTIFICATE_DOMAINS = 15
-#: A GKE ManagedCertificate's domain has at most 63 characters (its CRD).
+#: A certificate's domains (<domain>, *.<domain>, *.jupyterhub.<domain>) have at
+#: most 63 characters: a public CA's subject common name holds 64 (RFC 5280
+#: ub-common-name), and which domain Google puts there is not documented.
 MAX_CERTIFICATE_DOMAIN_LENGTH = 63
+#: The JupyterHub host; its per-user hosts (issue 20 item 3) sit under it and
+#: need a wildcard certificate of their own (*.<domain> covers one label only).
+JUPYTERHUB_LABEL = "jupyterhub"
 #: GKE cluster names (<cluster.name>-<environment>-gke) have at most 40 characters.
 MAX_GKE_CLUSTER_NAME = 40
 #: GCS bucket names (MLflow's <project_id>-<environment>-mlflow-artifacts): at most 63.
@@ -66,6 +68,11 @@ class PlatformNames:
     gke_cluster: str
     vpc: str
     ingress_ip: str
+    door: str
+    """Prefix of the door's load balancer and Certificate Manager objects."""
+    gateway_neg: str
+    """The Istio gateway Service's standalone NEG (one per zone, same name)."""
+    health_check_firewall: str
     private_services: str
     webhook_firewall: str
     node_service_account: str
@@ -87,6 +94,9 @@ def platform_names(config: PlatformConfig) -> PlatformNames:
         gke_cluster=gke,
         vpc=config.name("vpc"),
         ingress_ip=config.name("ingress"),
+        door=config.name("door"),
+        gateway_neg=config.name("gateway"),
+        health_check_firewall=f"{gke}-allow-health-checks",
         private_services=config.name("private-services"),
         webhook_firewall=f"{gke}-allow-control-plane-webhooks",
         node_service_account=f"{gke}-nodes",
@@ -97,6 +107,29 @@ def platform_names(config: PlatformConfig) -> PlatformNames:
         repo_credentials_secret=f"{env}-argocd-repo-credentials",
         oidc_client_secret=f"{env}-argocd-oidc-client",
     )
+
+
+#: The door's objects: <door>-<suffix>, the certificate map <door> itself.
+DOOR_SUFFIXES = (
+    "apex",
+    "jupyterhub",
+    "platform",
+    "users",
+    "health-check",
+    "backend",
+    "ssl-policy",
+    "url-map",
+    "https-proxy",
+    "https",
+    "redirect-url-map",
+    "http-proxy",
+    "http",
+)
+
+
+def door_names(names: PlatformNames) -> dict[str, str]:
+    """suffix -> name of each door object (and "" -> the certificate map)."""
+    return {"": names.door, **{suffix: f"{names.door}-{suffix}" for suffix in DOOR_SUFFIXES}}
 
 
 def _checked(
@@ -125,6 +158,14 @@ def derived_names(config: PlatformConfig) -> list[DerivedName]:
         ),
         _checked(
             names.webhook_firewall, GCE_NAME, 63, "the webhook firewall rule name", "cluster.name"
+        ),
+        *(
+            _checked(name, GCE_NAME, 63, "a load balancer or certificate name", "cluster.name")
+            for name in (
+                *door_names(names).values(),
+                names.gateway_neg,
+                names.health_check_firewall,
+            )
         ),
         _checked(
             names.external_secrets_service_account,

@@ -16,7 +16,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from platform_config.names import (
     MAX_CERTIFICATE_DOMAIN_LENGTH,
-    MAX_CERTIFICATE_DOMAINS,
     name_problems,
 )
 from platform_config.reserved import (
@@ -146,30 +145,16 @@ def gitops_lane(config: PlatformConfig) -> Problems:
             )
 
 
-def certificate_count(config: PlatformConfig) -> Problems:
-    if len(config.certificate_domains) > MAX_CERTIFICATE_DOMAINS:
-        yield (
-            "apps",
-            f"{len(config.certificate_domains)} hosts (apex, argocd and one per enabled app) "
-            f"need as many certificates; the load balancer holds at most "
-            f"{MAX_CERTIFICATE_DOMAINS}: at most {MAX_CERTIFICATE_DOMAINS - 2} enabled apps",
-        )
-
-
 def certificate_domain_lengths(config: PlatformConfig) -> Problems:
-    certified_hosts = {
-        "domain": [config.domain, config.argocd_host],
-        **{f"apps.{name}.host": [host] for name, host in config.app_hosts.items()},
-    }
-    for field, field_hosts in certified_hosts.items():
-        for host in field_hosts:
-            if len(host) > MAX_CERTIFICATE_DOMAIN_LENGTH:
-                yield (
-                    field,
-                    f"makes the host {host!r} ({len(host)} characters); a Google-managed "
-                    f"certificate's domain has at most {MAX_CERTIFICATE_DOMAIN_LENGTH}",
-                )
-                break
+    """The wildcard certificates' domains fit (their number never grows with the apps)."""
+    for domain in config.certificate_domains:
+        if len(domain) > MAX_CERTIFICATE_DOMAIN_LENGTH:
+            yield (
+                "domain",
+                f"makes the certificate domain {domain!r} ({len(domain)} characters); "
+                f"a certificate's domain has at most {MAX_CERTIFICATE_DOMAIN_LENGTH}",
+            )
+            return
 
 
 def pool_zones_in_region(config: PlatformConfig) -> Problems:
@@ -191,7 +176,6 @@ CROSS_FIELD_RULES: tuple[Callable[[PlatformConfig], Problems], ...] = (
     app_hosts_and_namespaces,
     gitops_lane,
     name_problems,
-    certificate_count,
     certificate_domain_lengths,
     pool_zones_in_region,
 )

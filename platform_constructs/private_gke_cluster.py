@@ -164,7 +164,7 @@ class PrivateGkeCluster(Construct):
                 "private_endpoint_enforcement_enabled": True,
             },
             addons_config={
-                # GKE Ingress (the IAP load balancer) needs the HTTP LB add-on.
+                # The NEG controller (the gateway's standalone NEGs) needs the HTTP LB add-on.
                 "http_load_balancing": {"disabled": False},
                 "horizontal_pod_autoscaling": {"disabled": False},
                 "gce_persistent_disk_csi_driver_config": {"enabled": True},

@@ -12,6 +12,7 @@ from constructs import Construct
 PLATFORM_APIS = (
     "artifactregistry.googleapis.com",
     "binaryauthorization.googleapis.com",
+    "certificatemanager.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "compute.googleapis.com",
     "container.googleapis.com",

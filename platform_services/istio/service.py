@@ -1,6 +1,7 @@
 """Istio: CRDs, control plane, the ingress gateway, the IAP door and mesh policy.
 
-Install order: istio-base -> istiod -> istio-gateway -> iap-ingress; istiod ->
+Install order: istio-base -> istiod -> istio-gateway (wait) -> iap-ingress (Istio
+routing, then the load balancer on the gateway's NEGs); istiod ->
 mesh-policies (mTLS STRICT and deny-by-default in every namespace a service
 marks so, then each service's ALLOW rows and NetworkPolicies, in registry order).
 """
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cdktf import ITerraformDependable
+from cdktf import Fn, ITerraformDependable, Token
 from cdktf_cdktf_provider_google.data_google_project import DataGoogleProject
 
 from platform_config import PlatformConfig
+from platform_config.names import door_names
 from platform_constructs.helm_chart_release import HelmChartReleaseProps
 from platform_constructs.iap_ingress import (
     IapIngress,
@@ -102,7 +104,10 @@ class Service(PlatformService):
                 namespace=ctx.namespace(GATEWAY_NAMESPACE),
                 provider=ctx.helm,
                 computed_values={
-                    "service": {"type": "ClusterIP", "annotations": gateway_service_annotations()}
+                    "service": {
+                        "type": "ClusterIP",
+                        "annotations": gateway_service_annotations(ctx.config.names.gateway_neg),
+                    }
                 },
                 depends_on=[istiod.release],
             ),
@@ -148,20 +153,38 @@ class Service(PlatformService):
         for service in ctx.services:
             routes.update(service.routes(config))
         project = DataGoogleProject(stack, "project", project_id=config.project_id)
+        gke = ctx.cluster.gke
+        # Zones whose nodes never all go away (pools with min_nodes >= 1, or
+        # every pool if none): GKE made a gateway NEG in each of them.
+        pools = [
+            built
+            for built, pool in zip(gke.node_pools, config.cluster.node_pools, strict=True)
+            if pool.min_nodes >= 1
+        ] or gke.node_pools
+        locations = [Fn.tolist(pool.pool.node_locations) for pool in pools]
+        zones = Token.as_list(
+            Fn.sort(Token.as_list(Fn.distinct(Token.as_list(Fn.flatten(locations)))))
+        )
         IapIngress(
             stack,
             "iap-ingress",
             props=IapIngressProps(
                 namespace=ctx.namespace(GATEWAY_NAMESPACE),
-                gateway_service=GATEWAY_RELEASE,
                 gateway_selector=GATEWAY.selector,
                 routes=routes,
-                static_ip_name=ctx.network.ingress_ip.name,
-                # The apex and every host a service routes (one certificate each).
-                certificate_domains=[config.domain, *routes],
+                project_id=config.project_id,
                 project_number=project.number,
+                names={
+                    **door_names(config.names),
+                    "firewall": config.names.health_check_firewall,
+                },
+                neg_name=config.names.gateway_neg,
+                zones=zones,
+                ip_address=ctx.network.ingress_ip.address,
+                certificate_map=ctx.network.certificates.map_reference,
+                network=ctx.network.vpc.network.id,
+                node_service_account=gke.node_identity.email,
                 helm_provider=ctx.helm,
-                kubernetes_provider=ctx.kubernetes,
                 depends_on=depends_on,
                 backend_timeout_seconds=config.ingress.backend_timeout_seconds,
                 connection_draining_seconds=config.ingress.connection_draining_seconds,

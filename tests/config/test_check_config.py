@@ -13,7 +13,14 @@ import pytest
 import yaml
 
 from platform_config import __main__ as cli
-from tests.support.variants import EXAMPLE_CONFIG, Json, bastion_data, example_data, own_project
+from tests.support.variants import (
+    EXAMPLE_CONFIG,
+    Json,
+    bastion_data,
+    example_data,
+    own_project,
+    thirty_apps_data,
+)
 
 
 def _write(tmp_path: Path, data: Json, name: str = "platform.yaml") -> Path:
@@ -36,6 +43,14 @@ def test_plain_check_prints_config_ok_on_stdout(
     assert (code, err) == (0, "")
     assert out.startswith(f"config OK: {path} (environment example, ")
     assert out.count("\n") == 1
+
+
+def test_thirty_custom_apps_pass_check_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _check([str(_write(tmp_path, thirty_apps_data()))], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("config OK: ")
 
 
 def test_plain_check_reads_platform_config_and_a_dash_file(

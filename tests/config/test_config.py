@@ -14,7 +14,14 @@ import pytest
 import yaml
 
 from platform_config import ConfigError, load_config, parse_config
-from tests.support.variants import ROOT, Json, child_cpu_seconds, example_data, set_path
+from tests.support.variants import (
+    ROOT,
+    THIRTY_APPS,
+    Json,
+    child_cpu_seconds,
+    example_data,
+    set_path,
+)
 
 Mutation = Callable[[Json], None]
 
@@ -241,35 +248,10 @@ BAD_CONFIGS: list[tuple[str, Mutation, str, str]] = [
     ),
     ("unknown ingress key", _set("ingress.timeout", 60), "ingress.timeout", "unknown key"),
     (
-        "more hosts than a load balancer holds certificates",
-        lambda data: data["apps"].update(
-            {
-                f"app{i}": {
-                    "chart_repo": "https://charts.example.com",
-                    "chart": "app",
-                    "chart_version": "1.0.0",
-                    "values_file": "mlflow.yaml",
-                    "service": "app",
-                    "service_port": 80,
-                }
-                for i in range(12)
-            }
-        ),
-        "apps",
-        "16 hosts (apex, argocd and one per enabled app) need as many certificates; the load "
-        "balancer holds at most 15: at most 13 enabled apps",
-    ),
-    (
-        "app host longer than a managed certificate's domain",
-        _set_all({"apps.jupyterhub.host": "j" * 40, "domain": "platform-team.example.com"}),
-        "apps.jupyterhub.host",
-        "(66 characters); a Google-managed certificate's domain has at most 63",
-    ),
-    (
-        "domain too long for argocd's certificate",
-        _set("domain", "a" * 46 + ".example.com"),
+        "domain too long for the per-user wildcard certificate",
+        _set("domain", "a" * 39 + ".example.com"),
         "domain",
-        "'argocd.aaaa",
+        "'*.jupyterhub.aaaa",
     ),
     (
         "gpu pool without zones",
@@ -528,3 +510,21 @@ def test_an_unknown_key_unlike_any_lists_the_allowed_ones() -> None:
         "connection_draining_seconds (see the config reference in README.md)"
     ) in message
     assert "did you mean" not in message
+
+
+def test_thirty_custom_apps_pass_with_the_same_certificates() -> None:
+    """No certificate per host any more: 30 custom apps, and the certificate set is fixed."""
+    data = example_data()
+    base = parse_config(example_data())
+    data["apps"].update(THIRTY_APPS)
+    config = parse_config(data)
+    assert len(config.app_hosts) == 32
+    assert (
+        config.certificate_domains
+        == base.certificate_domains
+        == [
+            "mlops.example.com",
+            "*.mlops.example.com",
+            "*.jupyterhub.mlops.example.com",
+        ]
+    )

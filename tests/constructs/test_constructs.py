@@ -26,7 +26,6 @@ from cdktf import Testing as CdktfTesting  # as `Testing`, pytest would try to c
 from cdktf_cdktf_provider_google.provider import GoogleProvider
 from cdktf_cdktf_provider_helm.provider import HelmProvider
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
-from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 from constructs import Construct
 
 from platform_builders.charts import ChartRef
@@ -35,14 +34,16 @@ from platform_constructs.cluster_access import ClusterAccess, ClusterAccessProps
 from platform_constructs.gke_node_pool import GkeNodePool, GkeNodePoolProps
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
 from platform_constructs.iap_bastion import IapBastion, IapBastionProps
-from platform_constructs.iap_ingress import IapIngress, IapIngressProps, RouteTarget
+from platform_constructs.iap_ingress import (
+    DOOR_PARTS,
+    IapIngress,
+    IapIngressProps,
+    RouteTarget,
+    gateway_service_annotations,
+    neg_self_link,
+)
 from platform_constructs.iap_web_access import IAP_WEB_USER_ROLE, IapWebAccess, IapWebAccessProps
 from platform_constructs.ingress_dns import IngressDns, IngressDnsProps
-from platform_constructs.managed_certificate import (
-    ManagedCertificate,
-    ManagedCertificateProps,
-    certificate_release_name,
-)
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
 from platform_constructs.private_gke_cluster import (
@@ -61,6 +62,11 @@ from platform_constructs.service_identity import (
     KubernetesServiceAccountRef,
     ServiceIdentity,
     ServiceIdentityProps,
+)
+from platform_constructs.wildcard_certificates import (
+    DnsRecord,
+    WildcardCertificates,
+    WildcardCertificatesProps,
 )
 from platform_services.argocd.cluster_facts import ClusterFacts
 from platform_services.mlflow.cloud import MlflowStorage, MlflowStorageProps
@@ -385,13 +391,18 @@ def test_bastion_rejects_what_is_not_an_iam_member(member: str) -> None:
 
 
 # --- IapIngress ------------------------------------------------------------------------
-# Rules: at least one route; routes are exact host names.
+# Rules: at least one route; routes are exact host names; timeout and draining within
+# Google's limits; a name for every load balancer object; a Certificate Manager map.
 
 MLFLOW_ROUTE = RouteTarget(service="mlflow", namespace="mlflow", port=5000)
+DOOR_NAMES = {part: f"door-{part}" for part in (*DOOR_PARTS, "firewall")}
+CERTIFICATE_MAP = (
+    "//certificatemanager.googleapis.com/projects/p/locations/global/certificateMaps/m"
+)
 
 
 def routing_release(stack: Json) -> Json:
-    """The IapIngress release holding the gateway objects (not a certificate's)."""
+    """The IapIngress release holding the gateway objects."""
     return next(r for r in resources(stack, "helm_release").values() if r["name"] == "iap-ingress")
 
 
@@ -399,14 +410,18 @@ def iap_ingress(**changes: Any) -> IapIngress:
     stack = new_stack()
     props = IapIngressProps(
         namespace="istio-ingress",
-        gateway_service="istio-gateway",
         gateway_selector={"istio": "gateway"},
         routes={"mlflow.example.com": MLFLOW_ROUTE},
-        static_ip_name="platform-ip",
-        certificate_domains=["mlflow.example.com"],
+        project_id=PROJECT,
         project_number="123456789",
+        names=DOOR_NAMES,
+        neg_name="platform-gateway",
+        zones=["europe-west4-a", "europe-west4-b"],
+        ip_address="203.0.113.10",
+        certificate_map=CERTIFICATE_MAP,
+        network="projects/p/global/networks/vpc",
+        node_service_account="nodes@p.iam.gserviceaccount.com",
         helm_provider=HelmProvider(stack, "helm"),
-        kubernetes_provider=KubernetesProvider(stack, "kubernetes"),
         depends_on=[],
     )
     return IapIngress(stack, "ingress", props=replace(props, **changes))
@@ -421,38 +436,44 @@ def test_iap_ingress_routes_each_exact_host() -> None:
     assert destination == {"host": "mlflow.mlflow.svc.cluster.local", "port": {"number": 5000}}
     gateway = next(m for m in manifests if m["kind"] == "Gateway")
     assert gateway["spec"]["servers"][0]["hosts"] == ["mlflow.example.com"]
-    ingress = only(stack, "kubernetes_ingress_v1")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["networking.gke.io/managed-certificates"] == "mlflow.example.com"
-    # GKE's certificate controller owns pre-shared-cert; Terraform must not fight it.
-    assert "ingress.gcp.kubernetes.io/pre-shared-cert" not in annotations
-    assert ingress["lifecycle"]["ignore_changes"] == [
-        'metadata[0].annotations["ingress.gcp.kubernetes.io/pre-shared-cert"]'
-    ]
-
-
-def test_iap_ingress_lists_one_certificate_per_domain_and_depends_on_each() -> None:
-    domains = ["example.com", "mlflow.example.com", "tools.example.com"]
-    stack = synth(iap_ingress(certificate_domains=list(reversed(domains))))
-    certificates = {
-        key: release_values(release)["manifests"][0]
-        for key, release in resources(stack, "helm_release").items()
-        if release_values(release)["manifests"][0]["kind"] == "ManagedCertificate"
+    assert {m["kind"] for m in manifests} == {
+        "Gateway",
+        "VirtualService",
+        "RequestAuthentication",
+        "AuthorizationPolicy",
     }
-    assert sorted(m["spec"]["domains"][0] for m in certificates.values()) == domains
-    ingress = only(stack, "kubernetes_ingress_v1")
-    listed = ingress["metadata"]["annotations"]["networking.gke.io/managed-certificates"]
-    assert listed.split(",") == domains
-    assert {f"helm_release.{key}" for key in certificates} <= set(ingress["depends_on"])
+    assert resources(stack, "kubernetes_ingress_v1") == {}
+
+
+def test_iap_ingress_is_a_terraform_owned_load_balancer() -> None:
+    stack = synth(iap_ingress())
+    backend = only(stack, "google_compute_backend_service")
+    assert backend["load_balancing_scheme"] == "EXTERNAL_MANAGED"
+    assert backend["iap"] == {"enabled": True}  # no client: Google's managed OAuth client
+    dynamic = backend["dynamic"]["backend"]
+    assert "europe-west4-a" in dynamic["for_each"] and "europe-west4-b" in dynamic["for_each"]
+    assert dynamic["content"]["group"] == neg_self_link(
+        PROJECT, "${each.value}", "platform-gateway"
+    )
+    https = only(stack, "google_compute_target_https_proxy")
+    assert https["certificate_map"] == CERTIFICATE_MAP
+    assert "ssl_certificates" not in https
+    rules = resources(stack, "google_compute_global_forwarding_rule").values()
+    assert sorted((r["port_range"], r["ip_address"]) for r in rules) == [
+        ("443", "203.0.113.10"),
+        ("80", "203.0.113.10"),
+    ]
+    assert gateway_service_annotations("platform-gateway") == {
+        "cloud.google.com/neg": '{"exposed_ports": {"80": {"name": "platform-gateway"}}}'
+    }
 
 
 @pytest.mark.parametrize(("timeout", "draining"), [(3600, 0), (7200, 60), (86400, 3600)])
 def test_iap_ingress_backend_keeps_long_connections(timeout: int, draining: int) -> None:
     ingress = iap_ingress(backend_timeout_seconds=timeout, connection_draining_seconds=draining)
-    manifests = release_values(routing_release(synth(ingress)))["manifests"]
-    backend = next(m for m in manifests if m["kind"] == "BackendConfig")["spec"]
-    assert backend["timeoutSec"] == timeout
-    assert backend["connectionDraining"] == {"drainingTimeoutSec": draining}
+    backend = only(synth(ingress), "google_compute_backend_service")
+    assert backend["timeout_sec"] == timeout
+    assert backend["connection_draining_timeout_sec"] == draining
 
 
 @pytest.mark.parametrize(
@@ -466,19 +487,14 @@ def test_iap_ingress_backend_keeps_long_connections(timeout: int, draining: int)
             {"routes": {"example.com/mlflow": MLFLOW_ROUTE}}, "routes take exact host names", id="/"
         ),
         pytest.param(
-            {"certificate_domains": []},
-            "routes without a certificate: mlflow.example.com",
-            id="route-without-certificate",
+            {"names": {"backend": "b"}},
+            "IapIngress: no name for firewall, health-check",
+            id="names",
         ),
         pytest.param(
-            {"certificate_domains": ["mlflow.example.com", "mlflow.example.com"]},
-            "duplicate certificate domains",
-            id="duplicate-certificate",
-        ),
-        pytest.param(
-            {"certificate_domains": [f"app{i}.example.com" for i in range(16)]},
-            "16 certificate domains; a load balancer holds at most 15",
-            id="sixteen-certificates",
+            {"certificate_map": "projects/p/locations/global/certificateMaps/m"},
+            "certificate_map takes //certificatemanager.googleapis.com/<id>",
+            id="map-without-prefix",
         ),
         pytest.param(
             {"backend_timeout_seconds": 30},
@@ -564,7 +580,17 @@ def test_web_access_rejects(changes: Changes, match: str) -> None:
 
 def ingress_dns(**changes: Any) -> IngressDns:
     props = IngressDnsProps(
-        domain="mlops.example.com", ip_address="203.0.113.10", managed_zone="mlops-example-com"
+        domain="mlops.example.com",
+        ip_address="203.0.113.10",
+        user_domain="jupyterhub.mlops.example.com",
+        authorization_records=[
+            DnsRecord(
+                name="_acme-challenge_x.mlops.example.com.",
+                type="CNAME",
+                data="x.1.authorize.certificatemanager.goog.",
+            )
+        ],
+        managed_zone="mlops-example-com",
     )
     return IngressDns(new_stack(), "dns", props=replace(props, **changes))
 
@@ -574,87 +600,28 @@ def test_ingress_dns_ttl_within_bounds(ttl: int) -> None:
     stack = synth(ingress_dns(ttl=ttl))
     records = resources(stack, "google_dns_record_set").values()
     assert sorted((r["name"], r["type"], r["ttl"]) for r in records) == [
+        ("*.jupyterhub.mlops.example.com.", "CNAME", ttl),
         ("*.mlops.example.com.", "CNAME", ttl),
+        ("_acme-challenge_x.mlops.example.com.", "CNAME", ttl),
+        ("jupyterhub.mlops.example.com.", "CNAME", ttl),
         ("mlops.example.com.", "A", ttl),
     ]
     assert f"mlops.example.com. {ttl} IN A 203.0.113.10" in stack["output"]["dns_records"]["value"]
+
+
+def test_ingress_dns_without_zone_lists_every_record() -> None:
+    dns = ingress_dns(managed_zone=None)
+    assert resources(synth(dns), "google_dns_record_set") == {}
+    assert dns.records_to_create[-1] == (
+        "_acme-challenge_x.mlops.example.com. 300 IN CNAME x.1.authorize.certificatemanager.goog."
+    )
+    assert len(dns.records_to_create) == 5
 
 
 @pytest.mark.parametrize("ttl", [0, 29, 86401])
 def test_ingress_dns_rejects_ttl(ttl: int) -> None:
     with rejects("ttl must be between 30 and 86400 seconds"):
         ingress_dns(ttl=ttl)
-
-
-# --- ManagedCertificate ----------------------------------------------------------------
-# Rules: one lowercase DNS name, no wildcard, at most 63 characters (the CRD's limits); a
-# namespace; the release name depends on the domain only and fits Helm's 53 characters.
-
-
-def certificate(**changes: Any) -> ManagedCertificate:
-    stack = new_stack()
-    props = ManagedCertificateProps(
-        domain="mlflow.mlops.example.com",
-        namespace="istio-ingress",
-        provider=HelmProvider(stack, "helm"),
-    )
-    return ManagedCertificate(stack, "certificate", props=replace(props, **changes))
-
-
-@pytest.mark.parametrize(
-    "domain",
-    ["mlops.example.com", "mlflow.mlops.example.com", "a" * 51 + ".example.com"],
-)
-def test_certificate_is_one_managed_certificate_named_after_its_domain(domain: str) -> None:
-    cert = certificate(domain=domain)
-    release = only(synth(cert), "helm_release")
-    assert release_values(release)["manifests"] == [
-        {
-            "apiVersion": "networking.gke.io/v1",
-            "kind": "ManagedCertificate",
-            "metadata": {"name": domain, "namespace": "istio-ingress"},
-            "spec": {"domains": [domain]},
-        }
-    ]
-    assert cert.name == domain
-    assert release["name"] == certificate_release_name(domain)
-    assert len(release["name"]) <= 53
-    assert re.fullmatch(r"cert-[a-z0-9-]+-[0-9a-f]{8}", release["name"])
-
-
-def test_certificate_release_names_differ_for_domains_that_slug_alike() -> None:
-    assert certificate_release_name("a-b.example.com") != certificate_release_name(
-        "a.b.example.com"
-    )
-
-
-@pytest.mark.parametrize(
-    ("changes", "match"),
-    [
-        pytest.param(
-            {"domain": "*.mlops.example.com"},
-            "Google-managed certificates take no wildcards",
-            id="wildcard",
-        ),
-        pytest.param({"domain": ""}, "not a lowercase DNS name: ''", id="empty-domain"),
-        pytest.param(
-            {"domain": "A.mlops.example.com"},
-            "not a lowercase DNS name: 'A.mlops.example.com'",
-            id="uppercase-domain",
-        ),
-        pytest.param({"domain": "https://mlops.example.com"}, "not a lowercase DNS", id="url"),
-        pytest.param(
-            {"domain": "a,b.example.com"}, "not a lowercase DNS name", id="annotation-separator"
-        ),
-        pytest.param(
-            {"domain": "a" * 52 + ".example.com"}, "has 64 characters", id="longer-than-63"
-        ),
-        pytest.param({"namespace": ""}, "no namespace", id="no-namespace"),
-    ],
-)
-def test_certificate_rejects(changes: Changes, match: str) -> None:
-    with rejects(match):
-        certificate(**changes)
 
 
 # --- ManagedSecret ---------------------------------------------------------------------
@@ -1107,6 +1074,63 @@ def test_service_identity_has_its_own_account_and_narrow_roles(account_id: str) 
 def test_service_identity_rejects(changes: Changes, match: str) -> None:
     with rejects(match):
         service_identity(**changes)
+
+
+# --- WildcardCertificates --------------------------------------------------------------
+# Rules: domains without wildcards; the user domain under the domain; every name given.
+
+CERT_NAMES = {
+    key: f"door-{key}" if key else "door" for key in ("", "apex", "jupyterhub", "platform", "users")
+}
+
+
+def wildcard_certificates(**changes: Any) -> WildcardCertificates:
+    props = WildcardCertificatesProps(
+        domain="mlops.example.com", user_domain="jupyterhub.mlops.example.com", names=CERT_NAMES
+    )
+    return WildcardCertificates(new_stack(), "certificates", props=replace(props, **changes))
+
+
+def test_wildcard_certificates_with_dns_authorization_on_a_map() -> None:
+    certs = wildcard_certificates()
+    stack = synth(certs)
+    auths = resources(stack, "google_certificate_manager_dns_authorization").values()
+    assert sorted((a["domain"], a["type"]) for a in auths) == [
+        ("jupyterhub.mlops.example.com", "PER_PROJECT_RECORD"),
+        ("mlops.example.com", "PER_PROJECT_RECORD"),
+    ]
+    managed = sorted(
+        c["managed"]["domains"]
+        for c in resources(stack, "google_certificate_manager_certificate").values()
+    )
+    assert managed == [
+        ["*.jupyterhub.mlops.example.com"],
+        ["mlops.example.com", "*.mlops.example.com"],
+    ]
+    for cert in resources(stack, "google_certificate_manager_certificate").values():
+        assert len(cert["managed"]["dns_authorizations"]) == 1
+        assert "issuance_config" not in cert["managed"]
+    entries = resources(stack, "google_certificate_manager_certificate_map_entry").values()
+    assert sorted(e.get("hostname") or e["matcher"] for e in entries) == [
+        "*.jupyterhub.mlops.example.com",
+        "*.mlops.example.com",
+        "PRIMARY",
+        "mlops.example.com",
+    ]
+    assert certs.map_reference.startswith("//certificatemanager.googleapis.com/${")
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        pytest.param({"domain": "*.example.com"}, "without wildcards", id="wildcard"),
+        pytest.param({"user_domain": "jupyterhub.other.com"}, "is not under", id="elsewhere"),
+        pytest.param({"names": {"": "door"}}, "names missing for", id="names"),
+    ],
+)
+def test_wildcard_certificates_reject(changes: Changes, match: str) -> None:
+    with rejects(match):
+        wildcard_certificates(**changes)
 
 
 # --- ClusterFacts (the in-cluster registration's labels and annotations) ---

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -21,12 +22,12 @@ from tests.support.stacks import (
     values_of,
 )
 from tests.support.synth import Synthesized
-from tests.support.variants import EXTRA_APP, VARIANTS, Json
+from tests.support.variants import Json
 
 BOTH = ["example", "bastion"]
 
 #: Which release installs the CRD (and webhook) each custom resource needs.
-#: GKE's own kinds (BackendConfig, FrontendConfig, ManagedCertificate) exist with the cluster.
+#: No GKE custom kinds any more: the door is google_* resources (IapIngress).
 CRD_OWNER = {
     "Gateway": "istio-base",
     "VirtualService": "istio-base",
@@ -41,7 +42,7 @@ CRD_OWNER = {
 }
 #: Webhooks that must be ready before the kind is accepted.
 WEBHOOK_OWNER = {"ClusterSecretStore": "external-secrets", "ExternalSecret": "external-secrets"}
-GKE_KINDS = {"BackendConfig", "FrontendConfig", "ManagedCertificate"}
+GKE_KINDS: set[str] = set()
 #: Kubernetes' own kinds, served by every API server.
 CORE_KINDS = {"NetworkPolicy", "ServiceAccount", "ConfigMap", "Job"}
 
@@ -250,34 +251,57 @@ def test_chart_versions(synthesized: Synthesized) -> None:
     assert versions["argo-cd"] == ("argo-cd", "10.1.1")
 
 
-def test_ingress_behind_iap_on_static_ip_and_cert(synthesized: Synthesized) -> None:
-    stack = synthesized.stack("example", "bootstrap")
-    ingress = only(stack, "kubernetes_ingress_v1")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["kubernetes.io/ingress.class"] == "gce"
-    assert (
-        "ingress-ip" in annotations["kubernetes.io/ingress.global-static-ip-name"]
-        or "remote_state" in annotations["kubernetes.io/ingress.global-static-ip-name"]
-    )
-    assert annotations["networking.gke.io/managed-certificates"] == ",".join(
-        sorted(certificates(stack))
-    )
-    # GKE's certificate controller owns pre-shared-cert; Terraform leaves it alone.
-    assert "ingress.gcp.kubernetes.io/pre-shared-cert" not in annotations
-    assert annotations["networking.gke.io/v1beta1.FrontendConfig"] == "https-redirect"
-    assert ingress["spec"]["default_backend"]["service"]["name"] == "istio-gateway"
-    objects = {o["kind"]: o for o in custom_resources(releases(stack)["iap-ingress"])}
-    backend = objects["BackendConfig"]["spec"]
-    assert backend["iap"] == {"enabled": True}  # Google-managed OAuth client
-    assert backend["healthCheck"]["port"] == 15021
-    assert backend["healthCheck"]["requestPath"] == "/healthz/ready"
-    assert objects["FrontendConfig"]["spec"]["redirectToHttps"]["enabled"] is True
+def door(stack: Json, kind: str) -> list[Json]:
+    return list(resources(stack, kind).values())
+
+
+@pytest.mark.parametrize("variant", BOTH)
+def test_door_is_a_terraform_owned_load_balancer_behind_iap(
+    synthesized: Synthesized, variant: str
+) -> None:
+    """The request path on the new objects: IAP without a client, health check on
+    the status port, firewall for Google's ranges, HTTPS on the static IP, HTTP redirected."""
+    stack = synthesized.stack(variant, "bootstrap")
+    assert resources(stack, "kubernetes_ingress_v1") == {}
+    backend = only(stack, "google_compute_backend_service")
+    assert backend["load_balancing_scheme"] == "EXTERNAL_MANAGED"
+    assert backend["iap"] == {"enabled": True}  # no oauth2 client: Google-managed client
+    group = backend["dynamic"]["backend"]["content"]["group"]
+    assert group.endswith(f"/zones/${{each.value}}/networkEndpointGroups/mlops-{variant}-gateway")
+    assert "node_locations" in backend["dynamic"]["backend"]["for_each"]
+    check = only(stack, "google_compute_health_check")["http_health_check"]
+    assert check == {
+        "port": 15021,
+        "port_specification": "USE_FIXED_PORT",
+        "request_path": "/healthz/ready",
+    }
+    firewall = only(stack, "google_compute_firewall")
+    assert sorted(firewall["source_ranges"]) == ["130.211.0.0/22", "35.191.0.0/16"]
+    assert firewall["allow"] == [{"protocol": "tcp", "ports": ["80", "15021"]}]
+    assert "node-identity" in firewall["target_service_accounts"][0]
+    https = only(stack, "google_compute_target_https_proxy")
+    assert https["certificate_map"].startswith("//certificatemanager.googleapis.com/${")
+    assert "certificate_map" in https["certificate_map"]
+    rules = {r["port_range"]: r for r in door(stack, "google_compute_global_forwarding_rule")}
+    assert sorted(rules) == ["443", "80"]
+    for rule in rules.values():
+        assert rule["load_balancing_scheme"] == "EXTERNAL_MANAGED"
+        assert "ingress-ip" in rule["ip_address"]
+    assert "target_https_proxy" in rules["443"]["target"]
+    assert "target_http_proxy" in rules["80"]["target"]
+    redirect = next(m for m in door(stack, "google_compute_url_map") if "default_url_redirect" in m)
+    assert redirect["default_url_redirect"] == {
+        "https_redirect": True,
+        "strip_query": False,
+        "redirect_response_code": "MOVED_PERMANENTLY_DEFAULT",
+    }
     gateway_values = values_of(releases(stack)["istio-gateway"])
     assert gateway_values["service"]["type"] == "ClusterIP"
-    assert gateway_values["service"]["annotations"]["cloud.google.com/neg"] == '{"ingress": true}'
-    assert (
-        "iap-gateway" in gateway_values["service"]["annotations"]["cloud.google.com/backend-config"]
-    )
+    assert gateway_values["service"]["annotations"] == {
+        "cloud.google.com/neg": json.dumps(
+            {"exposed_ports": {"80": {"name": f"mlops-{variant}-gateway"}}}
+        )
+    }
 
 
 @pytest.mark.parametrize(
@@ -287,10 +311,64 @@ def test_gateway_backend_keeps_websockets_open(
     synthesized: Synthesized, variant: str, timeout: int, draining: int
 ) -> None:
     """Google's default backend timeout (30 s) is also the longest a WebSocket lives."""
-    objects = custom_resources(releases(synthesized.stack(variant, "bootstrap"))["iap-ingress"])
-    backend = next(o for o in objects if o["kind"] == "BackendConfig")["spec"]
-    assert backend["timeoutSec"] == timeout >= 3600
-    assert backend["connectionDraining"] == {"drainingTimeoutSec": draining}
+    backend = only(synthesized.stack(variant, "bootstrap"), "google_compute_backend_service")
+    assert backend["timeout_sec"] == timeout >= 3600
+    assert backend["connection_draining_timeout_sec"] == draining
+
+
+@pytest.mark.parametrize("variant", [*BOTH, "example-plus-app"])
+def test_door_built_after_the_gateway_and_its_certificates(
+    synthesized: Synthesized, variant: str
+) -> None:
+    """The order the move from the old door relies on (README).
+
+    The certificates live in the network stack, deployed (and ACTIVE through DNS-01)
+    before the bootstrap stack touches the load balancer: the HTTPS proxy reads the
+    map from the network stack's state, and no certificate is made here. The backend
+    waits for the gateway release (wait = true: its NEGs exist), the forwarding
+    rules for the backend, proxies and URL maps.
+    """
+    stack = synthesized.stack(variant, "bootstrap")
+    assert not [k for k in stack["resource"] if k.startswith("google_certificate_manager")]
+    assert "networking.gke.io" not in json.dumps(stack)  # no ManagedCertificate, FrontendConfig
+    https = only(stack, "google_compute_target_https_proxy")
+    assert "cross-stack-reference-input-network" in https["certificate_map"]
+    graph = dependency_graph(stack)
+    closure = transitive(graph)
+    backend = "google_compute_backend_service." + next(
+        iter(resources(stack, "google_compute_backend_service"))
+    )
+    gateway = next(
+        f"helm_release.{k}"
+        for k, r in resources(stack, "helm_release").items()
+        if r["name"] == "istio-gateway"
+    )
+    assert releases(stack)["istio-gateway"]["wait"] is True
+    assert gateway in closure[backend]
+    for key in resources(stack, "google_compute_global_forwarding_rule"):
+        rule = closure[f"google_compute_global_forwarding_rule.{key}"]
+        if resources(stack, "google_compute_global_forwarding_rule")[key]["port_range"] == "443":
+            assert backend in rule and gateway in rule
+
+
+def test_adding_an_app_changes_no_certificate(synthesized: Synthesized) -> None:
+    """The certificate set (authorizations, certificates, map, entries) is fixed."""
+    before = synthesized.stack("example", "network")
+    after = synthesized.stack("example-plus-app", "network")
+    kinds = [k for k in before["resource"] if k.startswith("google_certificate_manager")]
+    assert len(kinds) == 4
+    for kind in kinds:
+        assert resources(after, kind) == resources(before, kind), kind
+    thirty = synthesized.stack("thirty-apps", "network")
+    assert len(resources(thirty, "google_certificate_manager_certificate")) == 2
+
+
+def test_thirty_apps_synthesize_behind_one_door(synthesized: Synthesized) -> None:
+    stack = synthesized.stack("thirty-apps", "bootstrap")
+    objects = custom_resources(releases(stack)["iap-ingress"])
+    hosts = {o["spec"]["hosts"][0] for o in objects if o["kind"] == "VirtualService"}
+    assert len(hosts) == 33  # argocd, jupyterhub, mlflow and 30 apps
+    assert len(resources(stack, "google_compute_target_https_proxy")) == 1
 
 
 def jupyterhub_values_of(stack: Json) -> Json:
@@ -317,66 +395,6 @@ def test_jupyterhub_gpu_profile_follows_the_pool(
         assert override["node_selector"]["cloud.google.com/gke-nodepool"] == "gpu"
         assert override["node_selector"]["cloud.google.com/gke-accelerator"] == "nvidia-l4"
         assert override["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
-
-
-def certificates(stack: Json) -> dict[str, tuple[str, Json]]:
-    """domain -> (Terraform address, release) of each ManagedCertificate."""
-    found = {}
-    for key, release in resources(stack, "helm_release").items():
-        for obj in custom_resources(release):
-            if obj["kind"] == "ManagedCertificate":
-                assert obj["spec"]["domains"] == [obj["metadata"]["name"]]
-                assert len(custom_resources(release)) == 1, "one certificate per release"
-                found[obj["metadata"]["name"]] = (f"helm_release.{key}", release)
-    return found
-
-
-@pytest.mark.parametrize("variant", [*BOTH, "example-plus-app"])
-def test_one_certificate_per_host(synthesized: Synthesized, variant: str) -> None:
-    stack = synthesized.stack(variant, "bootstrap")
-    from platform_config import parse_config
-
-    config = parse_config(VARIANTS[variant]())
-    assert sorted(certificates(stack)) == sorted(config.certificate_domains)
-    ingress = only(stack, "kubernetes_ingress_v1")
-    assert ingress["metadata"]["annotations"]["networking.gke.io/managed-certificates"].split(
-        ","
-    ) == sorted(config.certificate_domains)
-
-
-def test_adding_an_app_changes_no_existing_certificate(synthesized: Synthesized) -> None:
-    """Same address, release, name and domain for every host the example already had."""
-    before = certificates(synthesized.stack("example", "bootstrap"))
-    after = certificates(synthesized.stack("example-plus-app", "bootstrap"))
-    assert set(after) - set(before) == {f"{EXTRA_APP}.mlops.example.com"}
-    assert set(before) <= set(after)
-    for domain, (address, release) in before.items():
-        assert after[domain] == (address, release), domain
-
-
-def test_removing_an_app_detaches_its_certificate_before_deleting_it(
-    synthesized: Synthesized,
-) -> None:
-    """Going from example-plus-app back to the example deletes one certificate.
-
-    In the state the plus-app config leaves, the Ingress depends on that
-    certificate, so Terraform updates the Ingress (the annotation drops the
-    host) before it destroys the certificate, and creates it before listing it.
-    """
-    with_app = synthesized.stack("example-plus-app", "bootstrap")
-    without = synthesized.stack("example", "bootstrap")
-    domain = f"{EXTRA_APP}.mlops.example.com"
-    address, _ = certificates(with_app)[domain]
-    graph = dependency_graph(with_app)
-    closure = transitive(graph)
-    ingress = "kubernetes_ingress_v1." + next(iter(resources(with_app, "kubernetes_ingress_v1")))
-    assert address in graph[ingress], "the Ingress must depend on each certificate it lists"
-    assert ingress not in closure[address], "a certificate must not depend on the Ingress"
-    annotation = "networking.gke.io/managed-certificates"
-    assert domain in only(with_app, "kubernetes_ingress_v1")["metadata"]["annotations"][annotation]
-    after = only(without, "kubernetes_ingress_v1")["metadata"]["annotations"][annotation]
-    assert domain not in after.split(",")
-    assert address not in dependency_graph(without)
 
 
 def test_iap_jwt_verified_in_the_mesh(synthesized: Synthesized) -> None:
@@ -561,7 +579,11 @@ def test_last_output_lists_exactly_the_steps_left(synthesized: Synthesized, vari
     dns = [step for step in rest if step.startswith("create the DNS record")]
     if variant == "example":  # no managed zone, MLflow on, an SSH repo
         assert list(fill) == ["repo-credentials"]
-        assert [d.split()[-2] for d in dns] == ["A", "CNAME"]
+        # Apex, wildcard, the per-user hosts' parent and wildcard, then the two
+        # certificates' DNS authorization CNAMEs (known once they are created).
+        assert [d.split()[-2] for d in dns][:4] == ["A", "CNAME", "CNAME", "CNAME"]
+        assert len(dns) == 6
+        assert all("dns_resource_record" in d for d in dns[4:])
     else:  # Cloud DNS zone, MLflow off, Google OIDC client to fill
         assert list(fill) == ["oidc-client"]
         assert dns == []

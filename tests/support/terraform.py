@@ -32,6 +32,11 @@ _CALL = rf"(?:{'|'.join(CODE_FUNCTIONS)})\({_ADDRESS.replace('root', 'fnroot')}\
 
 
 REFERENCE = re.compile(rf"\$\{{(?:{_ADDRESS}|{_CALL})\}}")
+#: The one expression IapIngress writes (the backend's NEG zones: node locations
+#: of the pools with nodes) and its dynamic block's iterator.
+ZONES = re.compile(r"\$\{toset\(sort\(distinct\(flatten\(\[(?P<inner>[^\]]*)\]\)\)\)\)\}")
+ZONE_LIST = re.compile(rf"tolist\(tolist\({_ADDRESS}\)\)")
+ITERATOR = "${each.value}"
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -63,6 +68,12 @@ def live_syntax_problems(stack: Json) -> list[str]:
     problems = []
     for text in _strings(stack):
         for opener in terraform_literal_value(text)[1]:
+            zones = ZONES.fullmatch(opener)
+            if opener == ITERATOR or (
+                zones is not None
+                and all(ZONE_LIST.fullmatch(part) for part in zones.group("inner").split(", "))
+            ):
+                continue
             match = REFERENCE.fullmatch(opener)
             if match is None:
                 problems.append(f"live template syntax {opener!r}")

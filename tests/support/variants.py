@@ -183,9 +183,32 @@ def values_dir_with(files: dict[str, str], directory: Path) -> Iterator[Path]:
 #: https GitOps repo, managed DNS zone, GPU pool, MLflow off), the example with
 #: one app more (what adding or removing an app changes), and the hostile one
 #: (tests/stacks/test_config_terraform.py reads it back as Terraform does).
+#: 30 custom apps: more than the 13 that per-host certificates allowed.
+THIRTY_APPS: Json = {
+    f"app{i:02d}": {
+        "chart_repo": "https://charts.example.com",
+        "chart": "app",
+        "chart_version": "1.0.0",
+        "values_file": "mlflow.yaml",  # any existing file: only hosts and certificates matter
+        "service": "app",
+        "service_port": 80,
+    }
+    for i in range(30)
+}
+
+
+def thirty_apps_data() -> Json:
+    """The example with 30 custom apps: the certificates do not limit the apps."""
+    data = example_data()
+    data["environment"] = "thirty"
+    data["apps"].update(copy.deepcopy(THIRTY_APPS))
+    return data
+
+
 VARIANTS: dict[str, Callable[[], Json]] = {
     "example": example_data,
     "bastion": bastion_data,
     "example-plus-app": example_plus_app_data,
     "hostile": hostile_data,
+    "thirty-apps": thirty_apps_data,
 }
