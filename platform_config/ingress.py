@@ -8,7 +8,7 @@ from platform_config.base import StrictModel
 
 
 class IngressConfig(StrictModel):
-    """The gateway's backend service on Google's load balancer (BackendConfig)."""
+    """The gateway's backend service on the Terraform-owned load balancer."""
 
     backend_timeout_seconds: int = Field(default=3600, ge=3600, le=86400)
     """Longest a request, and a WebSocket (JupyterLab kernels and terminals, Argo
