@@ -35,8 +35,10 @@ class GitOpsConfig(StrictModel):
     default), of the platform (istio-system, istio-ingress, external-secrets,
     argocd) or of an enabled app. applications_namespace is always allowed."""
     cluster_resources: bool = False
-    """Whether the team's Applications may create cluster-scoped objects
-    (ClusterRoles, CRDs, webhooks, Namespaces...). Off: namespaced objects only."""
+    """No longer supported: must be false (kept so that old configs get a clear
+    error). A team's Applications create no cluster-scoped objects: a
+    ClusterRoleBinding, a webhook or a Namespace with its own labels would take
+    the team out of its namespaces. Cluster-wide charts are platform apps (apps)."""
 
     @property
     def repo_scheme(self) -> RepoScheme:
@@ -48,6 +50,18 @@ class GitOpsConfig(StrictModel):
         if self.private is not None:
             return self.private
         return self.repo_scheme == "ssh"
+
+    @model_validator(mode="after")
+    def _no_cluster_resources(self) -> GitOpsConfig:
+        if self.cluster_resources:
+            raise field_error(
+                "cluster_resources",
+                "true is no longer supported: cluster-scoped objects (ClusterRoles and their "
+                "bindings, CRDs, webhooks, Namespaces) would let the team's repository out of "
+                "its namespaces (a ClusterRoleBinding makes it cluster admin). Remove the "
+                "line; install cluster-wide charts as platform apps (apps.<name>)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _ssh_needs_key(self) -> GitOpsConfig:

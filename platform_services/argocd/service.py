@@ -27,7 +27,12 @@ from platform_services.argocd.cluster_facts import (
     IN_CLUSTER_SERVER,
     ClusterFacts,
 )
-from platform_services.argocd.projects import PLATFORM_PROJECT, TEAM_PROJECT, app_project
+from platform_services.argocd.projects import (
+    PLATFORM_PROJECT,
+    TEAM_NAMESPACED_KINDS,
+    TEAM_PROJECT,
+    app_project,
+)
 from platform_services.argocd.values import ARGOCD_SERVER_SERVICE, OIDC_CLIENT_SECRET, argocd_values
 from platform_services.argocd.workloads import (
     ARGOCD_APPLICATIONSET,
@@ -278,10 +283,11 @@ class Service(PlatformService):
                         description="The team's GitOps repository (root app-of-apps)",
                         source_repos=[gitops.repo_url],
                         destination_namespaces=[team_applications, *gitops.namespaces],
-                        cluster_resources=gitops.cluster_resources,
+                        cluster_resources=False,
                         # CreateNamespace=true for the team's own namespaces only.
                         creatable_namespaces=gitops.namespaces,
                         source_namespaces=[team_applications],
+                        namespaced_kinds=TEAM_NAMESPACED_KINDS,
                     ),
                 ],
                 provider=ctx.helm,

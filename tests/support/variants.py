@@ -149,7 +149,6 @@ def hostile_data() -> Json:
         # team-* (the default) would reach the custom app's namespace team-app.
         "applications_namespace": "ml-apps",
         "namespaces": ["ml-*", "sandbox"],
-        "cluster_resources": True,
     }
     data["apps"]["team-app"] = {
         "chart_repo": "oci://registry.example.com/charts",

@@ -23,11 +23,13 @@ from platform_config import parse_config
 from platform_services.argocd.projects import IN_CLUSTER, app_project
 from tests.support.argocd import (
     CONTROL_PLANE,
+    TEAM_APPS,
     Platform,
     Resource,
     applications,
     platform_of,
     refusals,
+    team_app,
 )
 from tests.support.synth import Synthesized
 from tests.support.variants import VARIANTS, Json, example_data
@@ -51,23 +53,6 @@ def test_every_application_is_in_its_lane(synthesized: Synthesized, variant: str
         assert app["project"] == ("team" if name == "root" else "platform"), name
         assert app_namespace == CONTROL_PLANE
         assert refusals(app, app_namespace, platform) == [], name
-
-
-#: The team's Application objects live here in the example (the config's default).
-TEAM_APPS = "team-apps"
-GITOPS_REPO = "git@github.com:example/mlops-gitops.git"
-
-
-def team_app(**changes: Any) -> Json:
-    """An Application a team commits: fine as is, each test changes one thing."""
-    app: Json = {
-        "project": "team",
-        "source": {"repoURL": GITOPS_REPO, "path": "team-ml", "targetRevision": "main"},
-        "destination": {"server": IN_CLUSTER, "namespace": "team-ml"},
-    }
-    for key, value in changes.items():
-        app[key] = {**app[key], **value} if isinstance(value, dict) else value
-    return app
 
 
 def test_a_team_application_in_its_lane_runs(synthesized: Synthesized) -> None:
@@ -185,7 +170,9 @@ def test_the_platform_project_is_unusable_from_the_team_namespace(
     ]
 
 
-def test_cluster_resources_only_when_the_config_says_so(synthesized: Synthesized) -> None:
+def test_no_cluster_resources_for_the_team(synthesized: Synthesized) -> None:
+    """No variant gives the team a cluster-scoped kind (gitops.cluster_resources:
+    true is refused by the config: tests/services/argocd/test_team_walls.py)."""
     cluster_role = [
         Resource(group="rbac.authorization.k8s.io", kind="ClusterRole", name="x", namespace="")
     ]
@@ -194,12 +181,13 @@ def test_cluster_resources_only_when_the_config_says_so(synthesized: Synthesized
         {"group": "", "kind": "Namespace", "name": "team-*"}
     ]
     assert refusals(team_app(), TEAM_APPS, example, cluster_role)
-    hostile = platform_of(synthesized.stack("hostile", "bootstrap"))  # cluster_resources: true
+    hostile = platform_of(synthesized.stack("hostile", "bootstrap"))
     app = team_app(
         source={"repoURL": "ssh://git@git.example.com:2222/team/gitops.git"},
         destination={"namespace": "ml-training"},
     )
-    assert refusals(app, "ml-apps", hostile, cluster_role) == []
+    assert refusals(app, "ml-apps", hostile) == []
+    assert refusals(app, "ml-apps", hostile, cluster_role) == ["ClusterRole x not permitted"]
     # Its namespaces: ml-* and sandbox, not the default team-*, not the custom app's team-app.
     for namespace in ("team-ml", "team-app", "argocd"):
         assert refusals(
