@@ -9,8 +9,8 @@ Two projects (docs/architecture.md, "GitOps handover"):
   configured GitOps repository, only the namespaces the config allows, only
   the ordinary namespaced kinds of TEAM_NAMESPACED_KINDS (an allow list: in
   Argo CD v3.4.4 a missing namespaceResourceWhitelist admits every namespaced
-  kind, app_project_types.go:407), no cluster-scoped kind but the Namespaces
-  CreateNamespace=true makes, and Applications only from the team's own
+  kind, app_project_types.go:407), no cluster-scoped kind (the platform
+  creates the team's namespaces: tenancy.py), and Applications only from the team's own
   namespace (``sourceNamespaces``): an Application there naming
   ``project: platform`` is refused by Argo CD.
 

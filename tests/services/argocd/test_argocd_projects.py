@@ -61,8 +61,6 @@ def test_a_team_application_in_its_lane_runs(synthesized: Synthesized) -> None:
         Resource(group="apps", kind="Deployment", name="web", namespace="team-ml"),
         Resource(group="", kind="Service", name="web", namespace="team-ml"),
         Resource(group="argoproj.io", kind="Application", name="web", namespace=TEAM_APPS),
-        # What CreateNamespace=true makes; Argo CD checks it like any object.
-        Resource(group="", kind="Namespace", name="team-ml", namespace=""),
     ]
     # Written by root in the team's namespace; the repo in https form is the same repo.
     assert refusals(team_app(), TEAM_APPS, platform, deploys) == []
@@ -177,9 +175,7 @@ def test_no_cluster_resources_for_the_team(synthesized: Synthesized) -> None:
         Resource(group="rbac.authorization.k8s.io", kind="ClusterRole", name="x", namespace="")
     ]
     example = platform_of(synthesized.stack("example", "bootstrap"))
-    assert example.projects["team"]["spec"]["clusterResourceWhitelist"] == [
-        {"group": "", "kind": "Namespace", "name": "team-*"}
-    ]
+    assert not example.projects["team"]["spec"].get("clusterResourceWhitelist")
     assert refusals(team_app(), TEAM_APPS, example, cluster_role)
     hostile = platform_of(synthesized.stack("hostile", "bootstrap"))
     app = team_app(
@@ -188,7 +184,7 @@ def test_no_cluster_resources_for_the_team(synthesized: Synthesized) -> None:
     )
     assert refusals(app, "ml-apps", hostile) == []
     assert refusals(app, "ml-apps", hostile, cluster_role) == ["ClusterRole x not permitted"]
-    # Its namespaces: ml-* and sandbox, not the default team-*, not the custom app's team-app.
+    # Its namespaces: ml-training and sandbox, not the default team-ml, not the custom app's.
     for namespace in ("team-ml", "team-app", "argocd"):
         assert refusals(
             team_app(**{**app, "destination": {"namespace": namespace}}), "ml-apps", hostile
@@ -240,12 +236,12 @@ def test_app_project_refuses_deny_entries_and_bare_wildcards() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("namespaces", ["team-*", "kube-system"], "kube-*"),
-        ("namespaces", ["k*"], "kube-*"),
-        ("namespaces", ["argo*"], "'argocd'"),
+        ("namespaces", ["team-ml", "kube-system"], "kube-*"),
+        ("namespaces", ["kube-public"], "kube-*"),
+        ("namespaces", ["argocd"], "'argocd'"),
         ("namespaces", ["jupyterhub"], "'jupyterhub'"),
-        ("namespaces", ["ml*"], "'mlflow'"),
-        ("namespaces", ["istio-*"], "'istio-ingress'"),
+        ("namespaces", ["mlflow"], "'mlflow'"),
+        ("namespaces", ["istio-ingress"], "'istio-ingress'"),
         ("namespaces", ["default"], "'default'"),
         ("applications_namespace", "argocd", "'argocd'"),
         ("applications_namespace", "mlflow", "'mlflow'"),
@@ -277,6 +273,6 @@ def test_config_refuses_glob_syntax_it_cannot_reason_about() -> None:
 def test_config_team_namespace_defaults() -> None:
 
     gitops = parse_config(example_data(), "example.yaml").gitops
-    assert gitops.namespaces == ["team-*"]
+    assert gitops.namespaces == ["team-ml"]
     assert gitops.applications_namespace == TEAM_APPS
     assert gitops.cluster_resources is False

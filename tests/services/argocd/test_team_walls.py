@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.argocd import TEAM_APPS, Resource, platform_of, refusals, team_app
+from tests.support.argocd import (
+    TEAM_APPS,
+    Resource,
+    namespace_name,
+    platform_of,
+    refusals,
+    team_app,
+)
+from tests.support.stacks import custom_resources, releases, resources
 from tests.support.synth import Synthesized
 from tests.support.variants import VARIANTS, Json
 
@@ -75,6 +83,15 @@ ATTACKS: list[Any] = [
     pytest.param(_in_team("", "Pod"), id="bare-pod"),
     pytest.param(_in_team("", "ResourceQuota"), id="own-quota"),
     pytest.param(_in_team("", "LimitRange"), id="own-limits"),
+    # 2: a Namespace of the team's own, or its own namespace with its own labels
+    # (pod-security...: privileged; also what managedNamespaceMetadata writes).
+    pytest.param(
+        Resource(group="", kind="Namespace", name=TEAM_NS, namespace=""), id="relabel-namespace"
+    ),
+    pytest.param(
+        Resource(group="", kind="Namespace", name="team-privileged", namespace=""),
+        id="own-namespace",
+    ),
 ]
 
 #: An ordinary team app: accepted.
@@ -127,9 +144,7 @@ def test_the_synthesized_team_project_has_a_namespaced_allow_list(
     assert not any(g.endswith(("istio.io", "gateway.networking.k8s.io")) for g in groups)
     assert "generators.external-secrets.io" not in groups
     assert {"kind": "SecretStore", "group": "external-secrets.io"} not in allowed
-    for entry in team.get("clusterResourceWhitelist") or []:
-        # Until the platform owns the team's namespaces: CreateNamespace's Namespace only.
-        assert (entry["group"], entry["kind"]) == ("", "Namespace") and entry.get("name"), entry
+    assert not team.get("clusterResourceWhitelist"), "the team gets no cluster-scoped kind"
 
 
 def test_the_config_refuses_cluster_resources_with_a_migration_message() -> None:
@@ -159,3 +174,82 @@ def test_an_empty_allow_list_is_refused_when_built() -> None:
             cluster_resources=False,
             namespaced_kinds=[],
         )
+
+
+# ------------------------------------------------------------ namespaces the platform owns
+
+
+def _namespaces(stack: Json) -> dict[str, Json]:
+    return {
+        ns["metadata"]["name"]: ns["metadata"]
+        for ns in resources(stack, "kubernetes_namespace_v1").values()
+    }
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_platform_creates_every_team_namespace_restricted_and_out_of_the_mesh(
+    synthesized: Synthesized, variant: str
+) -> None:
+    """Every destination of the team project is a namespace Terraform creates
+    with Pod Security `restricted` (enforced), the platform's tenant label and no
+    sidecar injection (istio-init needs NET_ADMIN/NET_RAW, which restricted
+    refuses). Labels are checked on the synthesized kubernetes_namespace_v1."""
+    stack = synthesized.stack(variant, "bootstrap")
+    team = platform_of(stack).projects["team"]["spec"]
+    namespaces = _namespaces(stack)
+    destinations = [d["namespace"] for d in team["destinations"]]
+    assert destinations and all("*" not in d for d in destinations)
+    for name in destinations:
+        assert name in namespaces, f"{name}: the platform does not create it"
+        labels = namespaces[name]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted", name
+        assert "pod-security.kubernetes.io/enforce-version" not in labels
+        assert labels["mlops-platform/tenant"] == "team", name
+        assert labels["istio-injection"] == "disabled", name
+    tenants = {n for n, meta in namespaces.items() if "mlops-platform/tenant" in meta["labels"]}
+    assert tenants == set(destinations), "the tenant label marks exactly the team's namespaces"
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_team_namespace_denies_by_default_and_reaches_dns(
+    synthesized: Synthesized, variant: str
+) -> None:
+    stack = synthesized.stack(variant, "bootstrap")
+    team = platform_of(stack).projects["team"]["spec"]
+    policies: dict[str, list[Json]] = {}
+    for release in releases(stack).values():
+        for obj in custom_resources(release):
+            if obj["kind"] == "NetworkPolicy":
+                namespace = namespace_name(stack, obj["metadata"]["namespace"])
+                policies.setdefault(namespace, []).append(obj["spec"])
+    for destination in team["destinations"]:
+        specs = policies.get(destination["namespace"], [])
+        assert {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]} in specs
+        # The only other platform policy there: egress to kube-dns on port 53.
+        (dns,) = [s for s in specs if s.get("egress")]
+        assert dns["podSelector"] == {} and dns["policyTypes"] == ["Egress"]
+        (rule,) = dns["egress"]
+        assert rule["to"] == [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                },
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+        assert {(p["protocol"], p["port"]) for p in rule["ports"]} == {("UDP", 53), ("TCP", 53)}
+        assert not any(s.get("ingress") for s in specs), "no ingress opened by the platform"
+
+
+@pytest.mark.parametrize("patterns", [["team-*"], ["team-ml", "ml-*"]])
+def test_old_namespace_patterns_get_a_migration_message(patterns: list[str]) -> None:
+    from platform_config import ConfigError, parse_config
+    from tests.support.variants import example_data
+
+    data = example_data()
+    data["gitops"]["namespaces"] = patterns
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "old.yaml")
+    message = str(caught.value)
+    assert "gitops.namespaces" in message and "is a pattern" in message, message
+    assert "creates each team namespace" in message
