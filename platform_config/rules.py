@@ -141,7 +141,7 @@ def gitops_lane(config: PlatformConfig) -> Problems:
                 path,
                 f"{glob!r} would let the team's Applications into {clash}, which belongs "
                 "to Kubernetes or the platform: name namespaces of the team's own "
-                "(e.g. team-*)",
+                "(e.g. team-ml)",
             )
 
 

@@ -62,6 +62,9 @@ class Namespace:
     deny_by_default: bool = False
     """Mesh mTLS STRICT and an allow-nothing policy: only the service's own
     ALLOW rows admit callers (implies sidecars)."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Further labels only the platform sets (a team's namespace: Pod Security,
+    its tenant label; platform_services/argocd/tenancy.py)."""
 
 
 #: Stages a service may provide for later ones (install order in the stack docstring).

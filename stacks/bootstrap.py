@@ -84,6 +84,9 @@ class BootstrapStack(PlatformStack):
         talks mTLS (the gateway, and every deny-by-default namespace)."""
         declared = [ns for service in services for ns in service.namespaces(config)]
         injected = {ns.name for ns in declared if ns.sidecars or ns.deny_by_default}
+        labels: dict[str, dict[str, str]] = {}
+        for ns in declared:
+            labels.setdefault(ns.name, {}).update(ns.labels)
         return {
             name: NamespaceV1(
                 self,
@@ -91,7 +94,10 @@ class BootstrapStack(PlatformStack):
                 provider=provider,
                 metadata={
                     "name": name,
-                    "labels": {"istio-injection": "enabled" if name in injected else "disabled"},
+                    "labels": {
+                        "istio-injection": "enabled" if name in injected else "disabled",
+                        **labels[name],
+                    },
                 },
             )
             for name in sorted({ns.name for ns in declared})

@@ -20,6 +20,7 @@ from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartRe
 from platform_constructs.iap_ingress import RouteTarget
 from platform_constructs.managed_secret import ManagedSecret, ManagedSecretProps
 from platform_constructs.manifest_bundle import ManifestBundle, ManifestBundleProps
+from platform_services.argocd import tenancy
 from platform_services.argocd.charts import ARGO_CD
 from platform_services.argocd.cluster_facts import (
     CLUSTER_SECRET_LABEL,
@@ -27,7 +28,12 @@ from platform_services.argocd.cluster_facts import (
     IN_CLUSTER_SERVER,
     ClusterFacts,
 )
-from platform_services.argocd.projects import PLATFORM_PROJECT, TEAM_PROJECT, app_project
+from platform_services.argocd.projects import (
+    PLATFORM_PROJECT,
+    TEAM_NAMESPACED_KINDS,
+    TEAM_PROJECT,
+    app_project,
+)
 from platform_services.argocd.values import ARGOCD_SERVER_SERVICE, OIDC_CLIENT_SECRET, argocd_values
 from platform_services.argocd.workloads import (
     ARGOCD_APPLICATIONSET,
@@ -71,10 +77,25 @@ class Service(PlatformService):
     name = "argocd"
 
     def namespaces(self, config: PlatformConfig) -> Sequence[Namespace]:
+        # The team's: its Application objects (applications_namespace) and its
+        # workloads, owned by the platform (tenancy.py), out of the mesh.
+        team_labels = tenancy.namespace_labels(TEAM_PROJECT)
         return [
             Namespace(name=ARGOCD_NAMESPACE, sidecars=True, deny_by_default=True),
-            # The team's Application objects live here (no pods: no sidecars).
-            Namespace(name=config.gitops.applications_namespace),
+            *(Namespace(name=name, labels=team_labels) for name in self._team_namespaces(config)),
+        ]
+
+    @staticmethod
+    def _team_namespaces(config: PlatformConfig) -> list[str]:
+        return list(
+            dict.fromkeys([config.gitops.applications_namespace, *config.gitops.namespaces])
+        )
+
+    def network_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
+        return [
+            policy
+            for name in self._team_namespaces(config)
+            for policy in tenancy.network_policies(name)
         ]
 
     def secret_store_namespaces(self, config: PlatformConfig) -> Sequence[str]:
@@ -278,10 +299,14 @@ class Service(PlatformService):
                         description="The team's GitOps repository (root app-of-apps)",
                         source_repos=[gitops.repo_url],
                         destination_namespaces=[team_applications, *gitops.namespaces],
-                        cluster_resources=gitops.cluster_resources,
-                        # CreateNamespace=true for the team's own namespaces only.
-                        creatable_namespaces=gitops.namespaces,
+                        # Nothing cluster-scoped, not even its Namespaces: the
+                        # platform creates them (tenancy.py). CreateNamespace=true
+                        # on an existing namespace makes no Namespace task
+                        # (Argo CD v3.4.4 controller/sync_namespace.go:27);
+                        # managedNamespaceMetadata does, and is refused.
+                        cluster_resources=False,
                         source_namespaces=[team_applications],
+                        namespaced_kinds=TEAM_NAMESPACED_KINDS,
                     ),
                 ],
                 provider=ctx.helm,

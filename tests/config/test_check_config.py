@@ -193,7 +193,7 @@ def _every_stage_wrong() -> Json:
     data["cluster"]["control_plane_access"] = "bastion"  # rule: no bastion_members
     data["apps"]["jupyterhub"]["host"] = "argocd"  # rule: reserved host
     data["apps"]["mlflow"]["namespace"] = "kube-mlflow"  # rule: reserved namespace
-    data["gitops"]["namespaces"] = ["istio-*"]  # rule: the gitops lane
+    data["gitops"]["namespaces"] = ["istio-ingress"]  # rule: the gitops lane
     data["cluster"]["name"] = "ml-platform"  # rule: derived names (with the environment)
     data["environment"] = "production-eu"
     return data
@@ -213,7 +213,7 @@ def test_one_run_reports_every_error_of_every_stage(
         "  - access.bastion_members: is empty but cluster.control_plane_access is bastion",
         "  - apps.jupyterhub.host: host 'argocd' is reserved",
         "  - apps.mlflow.namespace: namespace 'kube-mlflow' is reserved",
-        "  - gitops.namespaces[0]: 'istio-*' would let the team's Applications into",
+        "  - gitops.namespaces[0]: 'istio-ingress' would let the team's Applications into",
         "  - cluster.name: makes the node service account id",
         "  - cluster.name: makes the bastion's service account id",
     ]

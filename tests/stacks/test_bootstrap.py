@@ -451,6 +451,7 @@ def test_namespaces_and_injection(synthesized: Synthesized) -> None:
         "jupyterhub": "enabled",
         "mlflow": "enabled",
         "team-apps": "disabled",  # the team's Application objects, no pods
+        "team-ml": "disabled",  # the team's workloads: restricted, out of the mesh
     }
 
 

@@ -181,6 +181,10 @@ def test_the_namespaces_services_own_are_the_reserved_ones(synthesized: Synthesi
         }
         data = VARIANTS[variant]()
         config = parse_config(data)
-        from_config = {*config.app_namespaces.values(), config.gitops.applications_namespace}
+        from_config = {
+            *config.app_namespaces.values(),
+            config.gitops.applications_namespace,
+            *config.gitops.namespaces,
+        }
         assert created - from_config == fixed_namespaces(), variant
     assert {"default"} | fixed_namespaces() == RESERVED_NAMESPACES

@@ -7,6 +7,7 @@ import fnmatch
 import io
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from platform_services.argocd.projects import IN_CLUSTER
 from tests.support.stacks import releases, resources, values_of
@@ -93,6 +94,14 @@ def destination_permitted(project: Json, server: str, name: str, namespace: str)
 
 
 def kind_permitted(project: Json, group: str, kind: str, name: str, namespaced: bool) -> bool:
+    """AppProject.IsGroupKindNamePermitted, Argo CD v3.4.4
+    pkg/apis/application/v1alpha1/app_project_types.go:399-418, with
+    isResourceInList / isNamedResourceInList (types.go:3621-3650; filepath.Match
+    on kind, then group, then name). Namespaced: a nil whitelist admits every
+    kind (line 407: `namespaceWhitelist == nil || len(...) != 0 && ...`), an
+    empty one none; the field is `omitempty` (types.go:2793), so an empty list
+    does not survive serialization and becomes nil. Cluster-scoped: only what a
+    non-empty whitelist names (line 415)."""
     spec = project["spec"]
     if namespaced:
         allow = spec.get("namespaceResourceWhitelist")
@@ -175,6 +184,23 @@ def refusals(
         ):
             problems.append(f"{obj.kind} {obj.name} in {obj.namespace} not permitted")
     return problems
+
+
+#: The team's Application objects live here in the example (the config's default).
+TEAM_APPS = "team-apps"
+GITOPS_REPO = "git@github.com:example/mlops-gitops.git"
+
+
+def team_app(**changes: Any) -> Json:
+    """An Application a team commits: fine as is, each test changes one thing."""
+    app: Json = {
+        "project": "team",
+        "source": {"repoURL": GITOPS_REPO, "path": "team-ml", "targetRevision": "main"},
+        "destination": {"server": IN_CLUSTER, "namespace": "team-ml"},
+    }
+    for key, value in changes.items():
+        app[key] = {**app[key], **value} if isinstance(value, dict) else value
+    return app
 
 
 NAMESPACE_REF = re.compile(r"\$\{kubernetes_namespace_v1\.([A-Za-z0-9_-]+)\.metadata\[0\]\.name\}")

@@ -146,10 +146,9 @@ def hostile_data() -> Json:
         "repo_url": "ssh://git@git.example.com:2222/team/gitops.git",
         "revision": "release/2026.01+rc_1",
         "path": "clusters/prod.eu/apps",
-        # team-* (the default) would reach the custom app's namespace team-app.
+        # Not the default team-apps: the applications namespace is the team's own.
         "applications_namespace": "ml-apps",
-        "namespaces": ["ml-*", "sandbox"],
-        "cluster_resources": True,
+        "namespaces": ["ml-training", "sandbox"],
     }
     data["apps"]["team-app"] = {
         "chart_repo": "oci://registry.example.com/charts",

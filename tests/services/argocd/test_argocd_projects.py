@@ -23,11 +23,13 @@ from platform_config import parse_config
 from platform_services.argocd.projects import IN_CLUSTER, app_project
 from tests.support.argocd import (
     CONTROL_PLANE,
+    TEAM_APPS,
     Platform,
     Resource,
     applications,
     platform_of,
     refusals,
+    team_app,
 )
 from tests.support.synth import Synthesized
 from tests.support.variants import VARIANTS, Json, example_data
@@ -53,31 +55,12 @@ def test_every_application_is_in_its_lane(synthesized: Synthesized, variant: str
         assert refusals(app, app_namespace, platform) == [], name
 
 
-#: The team's Application objects live here in the example (the config's default).
-TEAM_APPS = "team-apps"
-GITOPS_REPO = "git@github.com:example/mlops-gitops.git"
-
-
-def team_app(**changes: Any) -> Json:
-    """An Application a team commits: fine as is, each test changes one thing."""
-    app: Json = {
-        "project": "team",
-        "source": {"repoURL": GITOPS_REPO, "path": "team-ml", "targetRevision": "main"},
-        "destination": {"server": IN_CLUSTER, "namespace": "team-ml"},
-    }
-    for key, value in changes.items():
-        app[key] = {**app[key], **value} if isinstance(value, dict) else value
-    return app
-
-
 def test_a_team_application_in_its_lane_runs(synthesized: Synthesized) -> None:
     platform = platform_of(synthesized.stack("example", "bootstrap"))
     deploys = [
         Resource(group="apps", kind="Deployment", name="web", namespace="team-ml"),
         Resource(group="", kind="Service", name="web", namespace="team-ml"),
         Resource(group="argoproj.io", kind="Application", name="web", namespace=TEAM_APPS),
-        # What CreateNamespace=true makes; Argo CD checks it like any object.
-        Resource(group="", kind="Namespace", name="team-ml", namespace=""),
     ]
     # Written by root in the team's namespace; the repo in https form is the same repo.
     assert refusals(team_app(), TEAM_APPS, platform, deploys) == []
@@ -185,22 +168,23 @@ def test_the_platform_project_is_unusable_from_the_team_namespace(
     ]
 
 
-def test_cluster_resources_only_when_the_config_says_so(synthesized: Synthesized) -> None:
+def test_no_cluster_resources_for_the_team(synthesized: Synthesized) -> None:
+    """No variant gives the team a cluster-scoped kind (gitops.cluster_resources:
+    true is refused by the config: tests/services/argocd/test_team_walls.py)."""
     cluster_role = [
         Resource(group="rbac.authorization.k8s.io", kind="ClusterRole", name="x", namespace="")
     ]
     example = platform_of(synthesized.stack("example", "bootstrap"))
-    assert example.projects["team"]["spec"]["clusterResourceWhitelist"] == [
-        {"group": "", "kind": "Namespace", "name": "team-*"}
-    ]
+    assert not example.projects["team"]["spec"].get("clusterResourceWhitelist")
     assert refusals(team_app(), TEAM_APPS, example, cluster_role)
-    hostile = platform_of(synthesized.stack("hostile", "bootstrap"))  # cluster_resources: true
+    hostile = platform_of(synthesized.stack("hostile", "bootstrap"))
     app = team_app(
         source={"repoURL": "ssh://git@git.example.com:2222/team/gitops.git"},
         destination={"namespace": "ml-training"},
     )
-    assert refusals(app, "ml-apps", hostile, cluster_role) == []
-    # Its namespaces: ml-* and sandbox, not the default team-*, not the custom app's team-app.
+    assert refusals(app, "ml-apps", hostile) == []
+    assert refusals(app, "ml-apps", hostile, cluster_role) == ["ClusterRole x not permitted"]
+    # Its namespaces: ml-training and sandbox, not the default team-ml, not the custom app's.
     for namespace in ("team-ml", "team-app", "argocd"):
         assert refusals(
             team_app(**{**app, "destination": {"namespace": namespace}}), "ml-apps", hostile
@@ -252,12 +236,12 @@ def test_app_project_refuses_deny_entries_and_bare_wildcards() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("namespaces", ["team-*", "kube-system"], "kube-*"),
-        ("namespaces", ["k*"], "kube-*"),
-        ("namespaces", ["argo*"], "'argocd'"),
+        ("namespaces", ["team-ml", "kube-system"], "kube-*"),
+        ("namespaces", ["kube-public"], "kube-*"),
+        ("namespaces", ["argocd"], "'argocd'"),
         ("namespaces", ["jupyterhub"], "'jupyterhub'"),
-        ("namespaces", ["ml*"], "'mlflow'"),
-        ("namespaces", ["istio-*"], "'istio-ingress'"),
+        ("namespaces", ["mlflow"], "'mlflow'"),
+        ("namespaces", ["istio-ingress"], "'istio-ingress'"),
         ("namespaces", ["default"], "'default'"),
         ("applications_namespace", "argocd", "'argocd'"),
         ("applications_namespace", "mlflow", "'mlflow'"),
@@ -289,6 +273,6 @@ def test_config_refuses_glob_syntax_it_cannot_reason_about() -> None:
 def test_config_team_namespace_defaults() -> None:
 
     gitops = parse_config(example_data(), "example.yaml").gitops
-    assert gitops.namespaces == ["team-*"]
+    assert gitops.namespaces == ["team-ml"]
     assert gitops.applications_namespace == TEAM_APPS
     assert gitops.cluster_resources is False
