@@ -3,7 +3,8 @@
 Install order: istiod + the services' secrets + mesh policies -> argo-cd ->
 argocd-projects (AppProjects) -> Applications ("argocd-ready"); argo-cd's own
 Application after its release is ready; the in-cluster registration Secret
-(the platform's facts) -> app-root (the team's app-of-apps).
+(the platform's facts) and tenant-admission (the team namespaces'
+ValidatingAdmissionPolicies, tenancy.py) -> app-root (the team's app-of-apps).
 """
 
 from __future__ import annotations
@@ -258,7 +259,19 @@ class Service(PlatformService):
             projects.release,
         )
         self._self_management(stack, ctx, argocd, projects)
-        self._team_root(stack, ctx)
+        # Built-in kinds (no CRD): installed before anything of the team's syncs.
+        admission = ManifestBundle(
+            stack,
+            "tenant-admission",
+            props=ManifestBundleProps(
+                release_name="tenant-admission",
+                namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                manifests=tenancy.admission_policies(),
+                provider=ctx.helm,
+                depends_on=[],
+            ),
+        )
+        self._team_root(stack, ctx, admission)
         TerraformOutput(stack, "argocd_url", value=f"https://{config.argocd_host}")
 
     def _projects(
@@ -369,9 +382,12 @@ class Service(PlatformService):
             ),
         )
 
-    def _team_root(self, stack: PlatformStack, ctx: BootstrapContext) -> None:
+    def _team_root(
+        self, stack: PlatformStack, ctx: BootstrapContext, admission: ManifestBundle
+    ) -> None:
         """The GitOps bridge (the platform's cloud facts on Argo CD's in-cluster
-        registration, for the team's ApplicationSets), then the team's root app."""
+        registration, for the team's ApplicationSets), then the team's root app,
+        after the admission policies that hold its namespaces."""
         config = ctx.config
         annotations: dict[str, str] = {}
         for service in ctx.services:
@@ -410,7 +426,11 @@ class Service(PlatformService):
                 argocd_namespace=ctx.namespace(ARGOCD_NAMESPACE),
                 provider=ctx.helm,
                 # The team's ApplicationSets read the facts from their first sync.
-                depends_on=[*ctx.stages.after(self.name, "argocd-ready"), registration],
+                depends_on=[
+                    *ctx.stages.after(self.name, "argocd-ready"),
+                    registration,
+                    admission.release,
+                ],
                 project=TEAM_PROJECT,
             ),
         )

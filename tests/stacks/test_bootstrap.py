@@ -43,7 +43,14 @@ CRD_OWNER = {
 WEBHOOK_OWNER = {"ClusterSecretStore": "external-secrets", "ExternalSecret": "external-secrets"}
 GKE_KINDS = {"BackendConfig", "FrontendConfig", "ManagedCertificate"}
 #: Kubernetes' own kinds, served by every API server.
-CORE_KINDS = {"NetworkPolicy", "ServiceAccount", "ConfigMap", "Job"}
+CORE_KINDS = {
+    "NetworkPolicy",
+    "ServiceAccount",
+    "ConfigMap",
+    "Job",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+}
 
 
 def test_snapshot(synthesized: Synthesized, snapshot_json: Any) -> None:
