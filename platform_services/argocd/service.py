@@ -16,6 +16,7 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1
 
 from platform_config import PlatformConfig
+from platform_config.teams import applications_namespace, team_namespaces
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
 from platform_constructs.iap_ingress import RouteTarget
@@ -78,24 +79,32 @@ class Service(PlatformService):
     name = "argocd"
 
     def namespaces(self, config: PlatformConfig) -> Sequence[Namespace]:
-        # The team's: its Application objects (applications_namespace) and its
+        # The teams': their Application objects (applications namespaces) and
         # workloads, owned by the platform (tenancy.py), out of the mesh.
-        team_labels = tenancy.namespace_labels(TEAM_PROJECT)
         return [
             Namespace(name=ARGOCD_NAMESPACE, sidecars=True, deny_by_default=True),
-            *(Namespace(name=name, labels=team_labels) for name in self._team_namespaces(config)),
+            *(
+                Namespace(name=name, labels=tenancy.namespace_labels(tenant))
+                for tenant, names in self._tenants(config).items()
+                for name in names
+            ),
         ]
 
     @staticmethod
-    def _team_namespaces(config: PlatformConfig) -> list[str]:
-        return list(
-            dict.fromkeys([config.gitops.applications_namespace, *config.gitops.namespaces])
-        )
+    def _tenants(config: PlatformConfig) -> dict[str, list[str]]:
+        """Tenant (its AppProject) -> its namespaces, the applications namespace
+        first: the `gitops` lane (project `team`), then each of `teams`."""
+        gitops = config.gitops
+        return {
+            TEAM_PROJECT: list(dict.fromkeys([gitops.applications_namespace, *gitops.namespaces])),
+            **{name: team_namespaces(name, team) for name, team in config.teams.items()},
+        }
 
     def network_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
         return [
             policy
-            for name in self._team_namespaces(config)
+            for names in self._tenants(config).values()
+            for name in names
             for policy in tenancy.network_policies(name)
         ]
 
@@ -245,6 +254,10 @@ class Service(PlatformService):
                     sign_in=config.access.argocd_sign_in,
                     identity_header=mesh.IDENTITY_HEADER,
                     team_applications_namespace=config.gitops.applications_namespace,
+                    teams={
+                        name: (applications_namespace(name), team.members)
+                        for name, team in config.teams.items()
+                    },
                 ),
                 depends_on=ctx.stages.after(self.name, "istiod", "secrets", "mesh-policies"),
                 timeout_seconds=900,
@@ -272,6 +285,7 @@ class Service(PlatformService):
             ),
         )
         self._team_root(stack, ctx, admission)
+        self._teams(stack, ctx, admission)
         TerraformOutput(stack, "argocd_url", value=f"https://{config.argocd_host}")
 
     def _projects(
@@ -320,6 +334,19 @@ class Service(PlatformService):
                         cluster_resources=False,
                         source_namespaces=[team_applications],
                         namespaced_kinds=TEAM_NAMESPACED_KINDS,
+                    ),
+                    *(
+                        app_project(
+                            name=name,
+                            namespace=ARGOCD_NAMESPACE,
+                            description=f"Team {name}: its repository, its namespaces",
+                            source_repos=[team.repo_url, *team.chart_repositories],
+                            destination_namespaces=team_namespaces(name, team),
+                            cluster_resources=False,
+                            source_namespaces=[applications_namespace(name)],
+                            namespaced_kinds=TEAM_NAMESPACED_KINDS,
+                        )
+                        for name, team in config.teams.items()
                     ),
                 ],
                 provider=ctx.helm,
@@ -434,3 +461,49 @@ class Service(PlatformService):
                 project=TEAM_PROJECT,
             ),
         )
+
+    def _teams(
+        self, stack: PlatformStack, ctx: BootstrapContext, admission: ManifestBundle
+    ) -> None:
+        """Each of `teams`: quotas in its namespaces, then its root Application
+        (project = the team) writing into <team>-apps, after admission."""
+        config = ctx.config
+        if not config.teams:
+            return
+        quotas = ManifestBundle(
+            stack,
+            "team-quotas",
+            props=ManifestBundleProps(
+                release_name="team-quotas",
+                namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                manifests=[
+                    obj
+                    for name, team in config.teams.items()
+                    for namespace in team_namespaces(name, team)
+                    for obj in tenancy.quota_objects(namespace, team.quota)
+                ],
+                provider=ctx.helm,
+                depends_on=[],
+                namespaces=ctx.namespace_references,
+            ),
+        )
+        for name, team in config.teams.items():
+            ArgoApp(
+                stack,
+                f"app-root-{name}",
+                props=ArgoAppProps(
+                    name=f"root-{name}",
+                    destination_namespace=ctx.namespace(applications_namespace(name)),
+                    source=GitPathSource(
+                        repo_url=team.repo_url, revision=team.revision, path=team.path
+                    ),
+                    argocd_namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                    provider=ctx.helm,
+                    depends_on=[
+                        *ctx.stages.after(self.name, "argocd-ready"),
+                        admission.release,
+                        quotas.release,
+                    ],
+                    project=name,
+                ),
+            )

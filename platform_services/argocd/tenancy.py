@@ -252,3 +252,44 @@ def admission_policies() -> list[dict[str, Any]]:
         },
     )
     return [*services, *endpoints, *labels]
+
+
+def quota_objects(namespace: str, quota: Any) -> list[dict[str, Any]]:
+    """ResourceQuota and LimitRange of a team namespace (quota: TeamQuota). The
+    LimitRange gives containers without requests/limits small defaults, so the
+    quota (which then requires them) never refuses an ordinary pod for that."""
+    meta = {"namespace": namespace, "labels": {"app.kubernetes.io/managed-by": "platform"}}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "team-quota", **meta},
+            "spec": {
+                "hard": {
+                    "requests.cpu": quota.cpu,
+                    "limits.cpu": quota.cpu,
+                    "requests.memory": quota.memory,
+                    "limits.memory": quota.memory,
+                    "requests.storage": quota.storage,
+                    "pods": str(quota.pods),
+                    "services": str(quota.services),
+                    "services.loadbalancers": "0",
+                    "services.nodeports": "0",
+                }
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "LimitRange",
+            "metadata": {"name": "team-defaults", **meta},
+            "spec": {
+                "limits": [
+                    {
+                        "type": "Container",
+                        "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                        "default": {"cpu": "500m", "memory": "512Mi"},
+                    }
+                ]
+            },
+        },
+    ]

@@ -50,6 +50,8 @@ CORE_KINDS = {
     "Job",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
+    "ResourceQuota",
+    "LimitRange",
 }
 
 

@@ -106,12 +106,14 @@ def compile_cel(expression: str) -> Any:
 
 def _evaluate(expression: str, request: Request) -> bool | str:
     """True/False, or the error's text."""
-    import celpy
+    from celpy.adapter import json_to_cel
+    from celpy.celtypes import BoolType
+    from celpy.evaluation import CELEvalError
 
     activation = {
-        "object": celpy.json_to_cel(request.object),
-        "oldObject": celpy.json_to_cel(request.old_object),
-        "request": celpy.json_to_cel(
+        "object": json_to_cel(request.object),
+        "oldObject": json_to_cel(request.old_object),
+        "request": json_to_cel(
             {
                 "operation": request.operation,
                 "namespace": request.namespace,
@@ -121,11 +123,11 @@ def _evaluate(expression: str, request: Request) -> bool | str:
     }
     try:
         result = compile_cel(expression).evaluate(activation)
-    except celpy.CELEvalError as error:
+    except CELEvalError as error:
         return f"error: {error}"
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         return f"error: {result}"
-    if not isinstance(result, celpy.celtypes.BoolType):
+    if not isinstance(result, BoolType):
         return f"error: not a bool: {result!r}"
     return bool(result)
 
