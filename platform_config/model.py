@@ -58,8 +58,10 @@ from platform_config.reserved import (
 )
 from platform_config.rules import cross_field_problems
 from platform_config.safe_data import first_unsafe
+from platform_config.teams import RESERVED_TEAM_NAMES, TeamConfig
 from platform_config.types import (
     BucketName,
+    DnsLabel,
     DomainName,
     Environment,
     LabelKey,
@@ -150,6 +152,12 @@ class PlatformConfig(StrictModel):
     """The private GKE cluster: name, control plane access, node pools."""
     gitops: GitOpsConfig
     """The team's GitOps repository."""
+    teams: dict[DnsLabel, TeamConfig] = Field(default_factory=dict, max_length=20)
+    """Tenants by name: each gets an AppProject of its own (its repository and chart
+    repositories, its namespaces, ordinary namespaced kinds only), namespaces the
+    platform owns (<name>-apps for its Applications, and its namespaces: Pod
+    Security restricted, ResourceQuota, LimitRange, default-deny network) and a
+    root Application."""
     apps: AppsConfig = AppsConfig()
     """Apps Argo CD runs behind IAP."""
     dns: DnsConfig = DnsConfig()
@@ -183,6 +191,17 @@ class PlatformConfig(StrictModel):
                     f"{', '.join(sorted(RESERVED_LABEL_KEYS))} and goog* are not allowed"
                 )
         return labels
+
+    @field_validator("teams")
+    @classmethod
+    def _team_names(cls, teams: dict[str, TeamConfig]) -> dict[str, TeamConfig]:
+        for name in teams:
+            if name in RESERVED_TEAM_NAMES:
+                raise ValueError(
+                    f"the team name {name!r} is an AppProject of the platform or Argo CD "
+                    f"({', '.join(sorted(RESERVED_TEAM_NAMES))})"
+                )
+        return teams
 
     @model_validator(mode="after")
     def _cross_field_rules(self, info: ValidationInfo) -> PlatformConfig:

@@ -24,6 +24,7 @@ from platform_config.reserved import (
     RESERVED_NAMESPACES,
     namespace_glob_clash,
 )
+from platform_config.teams import team_namespaces
 
 if TYPE_CHECKING:
     from platform_config.model import PlatformConfig
@@ -145,6 +146,27 @@ def gitops_lane(config: PlatformConfig) -> Problems:
             )
 
 
+def team_lanes(config: PlatformConfig) -> Problems:
+    """Each team's namespaces are its own: no platform, app or `gitops` lane
+    namespace, and no other team's."""
+    owner = {
+        namespace: "the gitops lane"
+        for namespace in [config.gitops.applications_namespace, *config.gitops.namespaces]
+    }
+    for team, team_config in config.teams.items():
+        for namespace in team_namespaces(team, team_config):
+            path = f"teams.{team}.namespaces"
+            clash = namespace_glob_clash(namespace, config.platform_namespaces)
+            if clash is not None:
+                yield (
+                    path,
+                    f"{namespace!r} is {clash}, which belongs to Kubernetes or the platform",
+                )
+            elif namespace in owner:
+                yield (path, f"{namespace!r} already belongs to {owner[namespace]}")
+            owner.setdefault(namespace, f"team {team}")
+
+
 def certificate_domain_lengths(config: PlatformConfig) -> Problems:
     """The wildcard certificates' domains fit (their number never grows with the apps)."""
     for domain in config.certificate_domains:
@@ -175,6 +197,7 @@ CROSS_FIELD_RULES: tuple[Callable[[PlatformConfig], Problems], ...] = (
     bastion_zone_in_region,
     app_hosts_and_namespaces,
     gitops_lane,
+    team_lanes,
     name_problems,
     certificate_domain_lengths,
     pool_zones_in_region,

@@ -3,7 +3,8 @@
 Install order: istiod + the services' secrets + mesh policies -> argo-cd ->
 argocd-projects (AppProjects) -> Applications ("argocd-ready"); argo-cd's own
 Application after its release is ready; the in-cluster registration Secret
-(the platform's facts) -> app-root (the team's app-of-apps).
+(the platform's facts) and tenant-admission (the team namespaces'
+ValidatingAdmissionPolicies, tenancy.py) -> app-root (the team's app-of-apps).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cdktf import TerraformOutput
 from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1
 
 from platform_config import PlatformConfig
+from platform_config.teams import applications_namespace, team_namespaces
 from platform_constructs.argo_app import ArgoApp, ArgoAppProps, GitPathSource, HelmChartSource
 from platform_constructs.helm_chart_release import HelmChartRelease, HelmChartReleaseProps
 from platform_constructs.iap_ingress import RouteTarget
@@ -77,24 +79,32 @@ class Service(PlatformService):
     name = "argocd"
 
     def namespaces(self, config: PlatformConfig) -> Sequence[Namespace]:
-        # The team's: its Application objects (applications_namespace) and its
+        # The teams': their Application objects (applications namespaces) and
         # workloads, owned by the platform (tenancy.py), out of the mesh.
-        team_labels = tenancy.namespace_labels(TEAM_PROJECT)
         return [
             Namespace(name=ARGOCD_NAMESPACE, sidecars=True, deny_by_default=True),
-            *(Namespace(name=name, labels=team_labels) for name in self._team_namespaces(config)),
+            *(
+                Namespace(name=name, labels=tenancy.namespace_labels(tenant))
+                for tenant, names in self._tenants(config).items()
+                for name in names
+            ),
         ]
 
     @staticmethod
-    def _team_namespaces(config: PlatformConfig) -> list[str]:
-        return list(
-            dict.fromkeys([config.gitops.applications_namespace, *config.gitops.namespaces])
-        )
+    def _tenants(config: PlatformConfig) -> dict[str, list[str]]:
+        """Tenant (its AppProject) -> its namespaces, the applications namespace
+        first: the `gitops` lane (project `team`), then each of `teams`."""
+        gitops = config.gitops
+        return {
+            TEAM_PROJECT: list(dict.fromkeys([gitops.applications_namespace, *gitops.namespaces])),
+            **{name: team_namespaces(name, team) for name, team in config.teams.items()},
+        }
 
     def network_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
         return [
             policy
-            for name in self._team_namespaces(config)
+            for names in self._tenants(config).values()
+            for name in names
             for policy in tenancy.network_policies(name)
         ]
 
@@ -244,6 +254,10 @@ class Service(PlatformService):
                     sign_in=config.access.argocd_sign_in,
                     identity_header=mesh.IDENTITY_HEADER,
                     team_applications_namespace=config.gitops.applications_namespace,
+                    teams={
+                        name: (applications_namespace(name), team.members)
+                        for name, team in config.teams.items()
+                    },
                 ),
                 depends_on=ctx.stages.after(self.name, "istiod", "secrets", "mesh-policies"),
                 timeout_seconds=900,
@@ -258,7 +272,20 @@ class Service(PlatformService):
             projects.release,
         )
         self._self_management(stack, ctx, argocd, projects)
-        self._team_root(stack, ctx)
+        # Built-in kinds (no CRD): installed before anything of the team's syncs.
+        admission = ManifestBundle(
+            stack,
+            "tenant-admission",
+            props=ManifestBundleProps(
+                release_name="tenant-admission",
+                namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                manifests=tenancy.admission_policies(),
+                provider=ctx.helm,
+                depends_on=[],
+            ),
+        )
+        self._team_root(stack, ctx, admission)
+        self._teams(stack, ctx, admission)
         TerraformOutput(stack, "argocd_url", value=f"https://{config.argocd_host}")
 
     def _projects(
@@ -307,6 +334,19 @@ class Service(PlatformService):
                         cluster_resources=False,
                         source_namespaces=[team_applications],
                         namespaced_kinds=TEAM_NAMESPACED_KINDS,
+                    ),
+                    *(
+                        app_project(
+                            name=name,
+                            namespace=ARGOCD_NAMESPACE,
+                            description=f"Team {name}: its repository, its namespaces",
+                            source_repos=[team.repo_url, *team.chart_repositories],
+                            destination_namespaces=team_namespaces(name, team),
+                            cluster_resources=False,
+                            source_namespaces=[applications_namespace(name)],
+                            namespaced_kinds=TEAM_NAMESPACED_KINDS,
+                        )
+                        for name, team in config.teams.items()
                     ),
                 ],
                 provider=ctx.helm,
@@ -369,9 +409,12 @@ class Service(PlatformService):
             ),
         )
 
-    def _team_root(self, stack: PlatformStack, ctx: BootstrapContext) -> None:
+    def _team_root(
+        self, stack: PlatformStack, ctx: BootstrapContext, admission: ManifestBundle
+    ) -> None:
         """The GitOps bridge (the platform's cloud facts on Argo CD's in-cluster
-        registration, for the team's ApplicationSets), then the team's root app."""
+        registration, for the team's ApplicationSets), then the team's root app,
+        after the admission policies that hold its namespaces."""
         config = ctx.config
         annotations: dict[str, str] = {}
         for service in ctx.services:
@@ -410,7 +453,57 @@ class Service(PlatformService):
                 argocd_namespace=ctx.namespace(ARGOCD_NAMESPACE),
                 provider=ctx.helm,
                 # The team's ApplicationSets read the facts from their first sync.
-                depends_on=[*ctx.stages.after(self.name, "argocd-ready"), registration],
+                depends_on=[
+                    *ctx.stages.after(self.name, "argocd-ready"),
+                    registration,
+                    admission.release,
+                ],
                 project=TEAM_PROJECT,
             ),
         )
+
+    def _teams(
+        self, stack: PlatformStack, ctx: BootstrapContext, admission: ManifestBundle
+    ) -> None:
+        """Each of `teams`: quotas in its namespaces, then its root Application
+        (project = the team) writing into <team>-apps, after admission."""
+        config = ctx.config
+        if not config.teams:
+            return
+        quotas = ManifestBundle(
+            stack,
+            "team-quotas",
+            props=ManifestBundleProps(
+                release_name="team-quotas",
+                namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                manifests=[
+                    obj
+                    for name, team in config.teams.items()
+                    for namespace in team_namespaces(name, team)
+                    for obj in tenancy.quota_objects(namespace, team.quota)
+                ],
+                provider=ctx.helm,
+                depends_on=[],
+                namespaces=ctx.namespace_references,
+            ),
+        )
+        for name, team in config.teams.items():
+            ArgoApp(
+                stack,
+                f"app-root-{name}",
+                props=ArgoAppProps(
+                    name=f"root-{name}",
+                    destination_namespace=ctx.namespace(applications_namespace(name)),
+                    source=GitPathSource(
+                        repo_url=team.repo_url, revision=team.revision, path=team.path
+                    ),
+                    argocd_namespace=ctx.namespace(ARGOCD_NAMESPACE),
+                    provider=ctx.helm,
+                    depends_on=[
+                        *ctx.stages.after(self.name, "argocd-ready"),
+                        admission.release,
+                        quotas.release,
+                    ],
+                    project=name,
+                ),
+            )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import yaml
@@ -57,6 +57,7 @@ def argocd_values(
     sign_in: Literal["iap", "google_oidc"],
     identity_header: str,
     team_applications_namespace: str,
+    teams: Mapping[str, tuple[str, Sequence[str]]] | None = None,
 ) -> dict[str, Any]:
     """Values merged over helm-values/argo-cd.yaml.
 
@@ -71,7 +72,10 @@ def argocd_values(
     in sourceNamespaces, no other project does). The SCM-provider and
     pull-request generators stay off: from a team namespace they could send a
     token to any URL (Argo CD's ApplicationSets-in-any-namespace warning).
+    teams: team (= its AppProject) -> (its applications namespace, its members);
+    members may get and sync Applications of their own project only.
     """
+    teams = teams or {}
     if sign_in == "iap":
         connector: dict[str, Any] = {
             "type": "authproxy",
@@ -94,13 +98,24 @@ def argocd_values(
     # Argo CD 3 matches Dex users on federated_claims.user_id: the email here.
     # Groups are never trusted: nothing verified supplies them (IAP's token has
     # none), so RBAC matches the user id and the verified email only.
-    bad = sorted(admin for admin in set(admins) if not POLICY_CSV_TOKEN.fullmatch(admin))
+    members = [member for _, team_members in teams.values() for member in team_members]
+    bad = sorted(user for user in {*admins, *members} if not POLICY_CSV_TOKEN.fullmatch(user))
     if bad:
         raise ValueError(
             "argocd_values: admins must be plain email addresses (no comma, quote, space or "
             f"newline: they would change policy.csv), got {', '.join(map(repr, bad))}"
         )
-    policy = "\n".join(f"g, {admin}, role:admin" for admin in sorted(set(admins)))
+    lines = [f"g, {admin}, role:admin" for admin in sorted(set(admins))]
+    for team, (_, team_members) in sorted(teams.items()):
+        lines += [
+            f"p, role:team-{team}, applications, {action}, {team}/*, allow"
+            for action in ("get", "sync")
+        ]
+        lines += [f"g, {member}, role:team-{team}" for member in sorted(set(team_members))]
+    policy = "\n".join(lines)
+    application_namespaces = ",".join(
+        [team_applications_namespace, *(namespace for namespace, _ in teams.values())]
+    )
     return {
         # Fixed names the routes and mesh policies rely on: argocd-server, ...
         "fullnameOverride": ARGOCD_FULLNAME,
@@ -111,8 +126,8 @@ def argocd_values(
         "applicationSet": {"allowAnyNamespace": True},
         "configs": {
             "params": {
-                "application.namespaces": team_applications_namespace,
-                "applicationsetcontroller.namespaces": team_applications_namespace,
+                "application.namespaces": application_namespaces,
+                "applicationsetcontroller.namespaces": application_namespaces,
                 "applicationsetcontroller.enable.scm.providers": False,
             },
             "cm": {

@@ -44,7 +44,16 @@ CRD_OWNER = {
 WEBHOOK_OWNER = {"ClusterSecretStore": "external-secrets", "ExternalSecret": "external-secrets"}
 GKE_KINDS: set[str] = set()
 #: Kubernetes' own kinds, served by every API server.
-CORE_KINDS = {"NetworkPolicy", "ServiceAccount", "ConfigMap", "Job"}
+CORE_KINDS = {
+    "NetworkPolicy",
+    "ServiceAccount",
+    "ConfigMap",
+    "Job",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ResourceQuota",
+    "LimitRange",
+}
 
 
 def test_snapshot(synthesized: Synthesized, snapshot_json: Any) -> None:

@@ -93,7 +93,8 @@ EXTRA_APP = "tools"
 
 
 def example_plus_app_data() -> Json:
-    """The example with one more app: adding it must leave every existing certificate alone."""
+    """The example with one more app (adding it must leave every existing certificate
+    alone) and two teams."""
     data = example_data()
     data["apps"][EXTRA_APP] = {
         "chart_repo": "https://charts.example.com",
@@ -103,7 +104,28 @@ def example_plus_app_data() -> Json:
         "service": "tools",
         "service_port": 80,
     }
+    # Two tenants beside the `gitops` lane (issue 22): nothing of the platform changes.
+    data["teams"] = TEAMS
     return data
+
+
+#: Two teams side by side (the example-plus-app variant).
+TEAMS: Json = {
+    "vision": {
+        "members": ["ana@example.com", "bo@example.com"],
+        "repo_url": "https://github.com/example/vision-gitops.git",
+        "namespaces": ["vision-dev", "vision-prod"],
+        "chart_repositories": ["https://charts.bitnami.com/bitnami"],
+        "quota": {"cpu": "8", "memory": "32Gi", "pods": 80},
+    },
+    "nlp": {
+        "members": ["cy@example.com"],
+        "repo_url": "https://gitlab.example.com/nlp/deploy.git",
+        "revision": "prod",
+        "path": "clusters/prod",
+        "namespaces": ["nlp"],
+    },
+}
 
 
 #: A team's Helm values file of free text that Terraform would evaluate if it

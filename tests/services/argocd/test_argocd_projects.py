@@ -48,9 +48,11 @@ def test_every_application_is_in_its_lane(synthesized: Synthesized, variant: str
     stack = synthesized.stack(variant, "bootstrap")
     platform = platform_of(stack)
     apps = applications(stack)
-    assert set(platform.projects) == {"platform", "team"}
+    teams = set(VARIANTS[variant]().get("teams", {}))
+    assert set(platform.projects) == {"platform", "team", *teams}
+    roots = {"root": "team", **{f"root-{team}": team for team in teams}}
     for name, (app, app_namespace) in apps.items():
-        assert app["project"] == ("team" if name == "root" else "platform"), name
+        assert app["project"] == roots.get(name, "platform"), name
         assert app_namespace == CONTROL_PLANE
         assert refusals(app, app_namespace, platform) == [], name
 

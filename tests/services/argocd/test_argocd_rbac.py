@@ -11,22 +11,18 @@ scopes. globOrRegexMatch in the default "glob" match mode is a glob match.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import casbin
 import pytest
-import yaml
 
 from platform_services.argocd.values import argocd_values
 from tests.support.argocd import policy_lines
+from tests.support.argocd_rbac import ArgoCdRbac
 from tests.support.stacks import releases, values_of
 from tests.support.synth import Synthesized
 from tests.support.variants import example_data
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ADMIN_ACTIONS = [
     ("applications", "sync", "default/jupyterhub"),
     ("applications", "delete", "default/jupyterhub"),
@@ -35,41 +31,6 @@ ADMIN_ACTIONS = [
     ("exec", "create", "default/jupyterhub"),
 ]
 READ_ACTIONS = [("applications", "get", "default/jupyterhub"), ("projects", "get", "team")]
-
-
-class ArgoCdRbac:
-    def __init__(self, rbac: Mapping[str, str]) -> None:
-        self.enforcer = casbin.Enforcer(str(FIXTURES / "model.conf"))
-        self.enforcer.add_function("globOrRegexMatch", fnmatch.fnmatchcase)
-        builtin = (FIXTURES / "builtin-policy.csv").read_text()
-        for tokens in policy_lines(builtin) + policy_lines(rbac.get("policy.csv", "")):
-            if tokens[0] == "p":
-                self.enforcer.add_policy(*tokens[1:])
-            else:
-                self.enforcer.add_grouping_policy(*tokens[1:])
-        self.default_role = rbac.get("policy.default", "")
-        self.scopes = yaml.safe_load(rbac.get("scopes") or "[groups]")
-
-    def allows(self, claims: Mapping[str, Any], resource: str, action: str, obj: str) -> bool:
-        if self.default_role and self.enforcer.enforce(self.default_role, resource, action, obj):
-            return True
-        federated = claims.get("federated_claims") or {}
-        subject = federated.get("user_id") or claims.get("sub", "")
-        if self.enforcer.enforce(subject, resource, action, obj):
-            return True
-        for scope in self.scopes:
-            values = claims.get(scope) or []
-            for group in [values] if isinstance(values, str) else values:
-                if self.enforcer.enforce(group, resource, action, obj):
-                    return True
-        return False
-
-    def admins(self) -> set[str]:
-        return {
-            subject
-            for subject, role in self.enforcer.get_grouping_policy()
-            if role == "role:admin" and not subject.startswith("role:")
-        }
 
 
 def _dex_claims(email: str, *, user_id: str | None = None, groups: Sequence[str] = ()) -> Any:

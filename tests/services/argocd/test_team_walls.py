@@ -195,19 +195,24 @@ def test_the_platform_creates_every_team_namespace_restricted_and_out_of_the_mes
     sidecar injection (istio-init needs NET_ADMIN/NET_RAW, which restricted
     refuses). Labels are checked on the synthesized kubernetes_namespace_v1."""
     stack = synthesized.stack(variant, "bootstrap")
-    team = platform_of(stack).projects["team"]["spec"]
+    projects = platform_of(stack).projects
     namespaces = _namespaces(stack)
-    destinations = [d["namespace"] for d in team["destinations"]]
-    assert destinations and all("*" not in d for d in destinations)
-    for name in destinations:
-        assert name in namespaces, f"{name}: the platform does not create it"
-        labels = namespaces[name]["labels"]
-        assert labels["pod-security.kubernetes.io/enforce"] == "restricted", name
-        assert "pod-security.kubernetes.io/enforce-version" not in labels
-        assert labels["mlops-platform/tenant"] == "team", name
-        assert labels["istio-injection"] == "disabled", name
+    every_destination: set[str] = set()
+    for tenant, project in projects.items():
+        if tenant == "platform":
+            continue
+        destinations = [d["namespace"] for d in project["spec"]["destinations"]]
+        assert destinations and all("*" not in d for d in destinations)
+        for name in destinations:
+            assert name in namespaces, f"{name}: the platform does not create it"
+            labels = namespaces[name]["labels"]
+            assert labels["pod-security.kubernetes.io/enforce"] == "restricted", name
+            assert "pod-security.kubernetes.io/enforce-version" not in labels
+            assert labels["mlops-platform/tenant"] == tenant, name
+            assert labels["istio-injection"] == "disabled", name
+        every_destination.update(destinations)
     tenants = {n for n, meta in namespaces.items() if "mlops-platform/tenant" in meta["labels"]}
-    assert tenants == set(destinations), "the tenant label marks exactly the team's namespaces"
+    assert tenants == every_destination, "the tenant label marks exactly the teams' namespaces"
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
