@@ -219,6 +219,30 @@ def _egress_to(workload: Workload) -> dict[str, Any]:
     }
 
 
+#: The hub's port (its Service and pod).
+HUB_PORT = 8081
+
+
+def _ingress_from(workload: Workload, port: int) -> dict[str, Any]:
+    """A NetworkPolicy ingress rule from the workload's pods in its namespace, on `port`."""
+    return {
+        "from": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": workload.namespace}
+                },
+                "podSelector": {"matchLabels": dict(workload.selector)},
+            }
+        ],
+        "ports": [{"protocol": "TCP", "port": port}],
+    }
+
+
+def _existing_ingress(static: dict[str, Any]) -> list[Any]:
+    rules = static.get("hub", {}).get("networkPolicy", {}).get("ingress", [])
+    return list(rules) if isinstance(rules, list) else []
+
+
 #: The hub -> Kubernetes API server (KubeSpawner creates user pods, PVCs and
 #: Services). z2jh 4.4.0 allows the hub's egress only to the proxy (8001) and
 #: user servers (8888) by podSelector (templates/hub/netpol.yaml, "egress:"),
@@ -245,7 +269,9 @@ def network_policy_values(
     certificate from istiod (15012); the chart reaches it only through its
     private-range ipBlocks, which Cilium never matches with a pod IP. The hub
     reaches the API server (HUB_API_SERVER_EGRESS). User servers (notebooks)
-    reach MLflow in MLflow's namespace only, and only when it is deployed.
+    reach MLflow in MLflow's namespace only, and only when it is deployed;
+    then MLflow's pods reach the hub (8081: the chart's hub policy admits only
+    pods labelled hub.jupyter.org/network-access-hub otherwise).
     """
 
     def existing(*path: str) -> list[Any]:
@@ -257,8 +283,12 @@ def network_policy_values(
 
     to_istiod = _egress_to(istiod)
     user_rules = [to_istiod, *([_egress_to(mlflow)] if mlflow is not None else [])]
+    hub: dict[str, Any] = {"egress": [*existing("hub"), to_istiod, HUB_API_SERVER_EGRESS]}
+    if mlflow is not None:
+        # MLflow asks the hub whose a notebook's token is (its authorization function).
+        hub["ingress"] = [*_existing_ingress(static), _ingress_from(mlflow, HUB_PORT)]
     return {
-        "hub": {"networkPolicy": {"egress": [*existing("hub"), to_istiod, HUB_API_SERVER_EGRESS]}},
+        "hub": {"networkPolicy": hub},
         "proxy": {"chp": {"networkPolicy": {"egress": [*existing("proxy", "chp"), to_istiod]}}},
         "singleuser": {"networkPolicy": {"egress": [*existing("singleuser"), *user_rules]}},
     }
