@@ -23,10 +23,16 @@ from platform_services.jupyterhub.values import (
     JUPYTERHUB_IGNORE_DIFFERENCES,
     JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
     GpuPool,
+    MlflowAccess,
     jupyterhub_values,
 )
 from platform_services.jupyterhub.workloads import jupyterhub_workloads
-from platform_services.mlflow.workloads import MLFLOW_SERVICE_ACCOUNT, mlflow_workload
+from platform_services.mlflow.workloads import (
+    HUB_SERVICE,
+    MLFLOW_SERVICE_ACCOUNT,
+    mlflow_workload,
+    tracking_uri,
+)
 from platform_services.service import BootstrapContext, ChartAppService, Manifest, allow, by
 
 if TYPE_CHECKING:
@@ -108,6 +114,18 @@ class Service(ChartAppService):
             # Notebooks log runs to MLflow: its pods in its namespace, when
             # deployed; MLflow checks notebooks' tokens with the hub.
             mlflow=_mlflow(config),
+            mlflow_access=(
+                MlflowAccess(
+                    service=HUB_SERVICE,
+                    tracking_uri=tracking_uri(
+                        namespace=config.app_namespaces["mlflow"],
+                        service=config.apps.mlflow.service,
+                        port=config.apps.mlflow.service_port,
+                    ),
+                )
+                if config.apps.mlflow.enabled
+                else None
+            ),
         )
 
     def ignore_differences(self, name: str) -> Sequence[Mapping[str, Any]]:

@@ -38,7 +38,11 @@ from platform_services.mlflow.values import (
     MlflowAuth,
     mlflow_values,
 )
-from platform_services.mlflow.workloads import MLFLOW_SERVICE_ACCOUNT, mlflow_workload
+from platform_services.mlflow.workloads import (
+    HUB_SERVICE,
+    MLFLOW_SERVICE_ACCOUNT,
+    mlflow_workload,
+)
 from platform_services.service import (
     BootstrapContext,
     ChartAppService,
@@ -53,9 +57,6 @@ if TYPE_CHECKING:
     from stacks.base import PlatformStack
 
 APP = "mlflow"
-#: MLflow's name as a JupyterHub service: notebook tokens carry
-#: access:services!service=<this> (platform_services/jupyterhub/values.py).
-HUB_SERVICE = "mlflow"
 
 
 def mlflow_auth(config: PlatformConfig) -> MlflowAuth:
@@ -73,12 +74,6 @@ def mlflow_auth(config: PlatformConfig) -> MlflowAuth:
         default_permission=config.apps.mlflow.auth.default_permission,
         database=AUTH_DATABASE_NAME,
     )
-
-
-def mlflow_tracking_uri(config: PlatformConfig) -> str:
-    """MLflow's in-cluster URL, as notebooks use it (the chart's Service, port 80)."""
-    mlflow = config.apps.mlflow
-    return f"http://{mlflow.service}.{config.app_namespaces[APP]}.svc.cluster.local:{mlflow.service_port}"
 
 
 def mlflow_service_account(config: PlatformConfig) -> KubernetesServiceAccountRef:
