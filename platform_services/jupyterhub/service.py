@@ -23,10 +23,16 @@ from platform_services.jupyterhub.values import (
     JUPYTERHUB_IGNORE_DIFFERENCES,
     JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
     GpuPool,
+    MlflowAccess,
     jupyterhub_values,
 )
 from platform_services.jupyterhub.workloads import jupyterhub_workloads
-from platform_services.mlflow.workloads import MLFLOW_SERVICE_ACCOUNT, mlflow_workload
+from platform_services.mlflow.workloads import (
+    HUB_SERVICE,
+    MLFLOW_SERVICE_ACCOUNT,
+    mlflow_workload,
+    tracking_uri,
+)
 from platform_services.service import BootstrapContext, ChartAppService, Manifest, allow, by
 
 if TYPE_CHECKING:
@@ -34,6 +40,18 @@ if TYPE_CHECKING:
     from stacks.base import PlatformStack
 
 APP = "jupyterhub"
+
+
+#: The one hub API path MLflow calls: whose is this token
+#: (platform_services/mlflow/scripts/platform_mlflow_auth.py).
+HUB_WHOAMI_PATH = "/hub/api/user"
+
+
+def _mlflow(config: PlatformConfig) -> Workload | None:
+    """MLflow's pods, None when MLflow is off."""
+    if not config.apps.mlflow.enabled:
+        return None
+    return mlflow_workload(config.app_namespaces["mlflow"], MLFLOW_SERVICE_ACCOUNT)
 
 
 def notebook_servers(config: PlatformConfig) -> Workload | None:
@@ -60,14 +78,21 @@ class Service(ChartAppService):
     def mesh_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
         hub = jupyterhub_workloads(config.app_namespaces[APP])
         proxy, hub_pod, user = hub["proxy"], hub["hub"], hub["user"]
+        mlflow = _mlflow(config)
         return [
             # Browser traffic enters at the proxy only; the hub configures its routes.
             allow(proxy, by(GATEWAY), ports=[8000]),
             allow(proxy, by(hub_pod), ports=[8001], name=f"{proxy.name}-api-callers"),
             # The hub's sign-in handler trusts the identity header: only the
             # proxy forwards to it. User servers (arbitrary user code) may use
-            # the hub's REST API with their own token, nothing else.
-            allow(hub_pod, by(proxy), by(user, paths=["/hub/api/*"])),
+            # the hub's REST API with their own token, nothing else. MLflow
+            # asks whose a notebook's token is (/hub/api/user), nothing else.
+            allow(
+                hub_pod,
+                by(proxy),
+                by(user, paths=["/hub/api/*"]),
+                *([by(mlflow, paths=[HUB_WHOAMI_PATH])] if mlflow is not None else []),
+            ),
             allow(user, by(proxy, hub_pod)),
         ]
 
@@ -86,9 +111,18 @@ class Service(ChartAppService):
             identity_header=mesh.IDENTITY_HEADER,
             proxy_principal=jupyterhub_workloads(config.app_namespaces[name])["proxy"].principal,
             istiod=ISTIOD,
-            # Notebooks log runs to MLflow: its pods in its namespace, when deployed.
-            mlflow=(
-                mlflow_workload(config.app_namespaces["mlflow"], MLFLOW_SERVICE_ACCOUNT)
+            # Notebooks log runs to MLflow: its pods in its namespace, when
+            # deployed; MLflow checks notebooks' tokens with the hub.
+            mlflow=_mlflow(config),
+            mlflow_access=(
+                MlflowAccess(
+                    service=HUB_SERVICE,
+                    tracking_uri=tracking_uri(
+                        namespace=config.app_namespaces["mlflow"],
+                        service=config.apps.mlflow.service,
+                        port=config.apps.mlflow.service_port,
+                    ),
+                )
                 if config.apps.mlflow.enabled
                 else None
             ),

@@ -91,6 +91,7 @@ def jupyterhub_values(
     proxy_principal: str,
     istiod: Workload,
     mlflow: Workload | None,
+    mlflow_access: MlflowAccess | None = None,
 ) -> dict[str, Any]:
     """Full zero-to-jupyterhub 4.4.0 values.
 
@@ -109,6 +110,8 @@ def jupyterhub_values(
     - istiod: the mesh's control plane, which every sidecar (hub, proxy, user
       servers) must reach; mlflow: MLflow's pods, which notebooks may reach,
       None when MLflow is off. See `network_policy_values`.
+    - mlflow_access: MLflow as a JupyterHub service and the token every user
+      server gets for it (`mlflow_access_config`); None when MLflow is off.
     """
     admins = sorted({_checked_email(user) for user in admin_users})
     if not _QUANTITY.match(storage_size):
@@ -169,6 +172,10 @@ def jupyterhub_values(
         },
         "cull": {"enabled": True, "timeout": cull_idle_minutes * 60},
     }
+    if mlflow_access is not None:
+        computed["hub"]["extraConfig"][MLFLOW_ACCESS_CONFIG_KEY] = mlflow_access_config(
+            mlflow_access
+        )
     static = load_values(values_file)
     computed = deep_merge(computed, network_policy_values(static, istiod=istiod, mlflow=mlflow))
     values = deep_merge(static, computed)
@@ -219,6 +226,30 @@ def _egress_to(workload: Workload) -> dict[str, Any]:
     }
 
 
+#: The hub's port (its Service and pod).
+HUB_PORT = 8081
+
+
+def _ingress_from(workload: Workload, port: int) -> dict[str, Any]:
+    """A NetworkPolicy ingress rule from the workload's pods in its namespace, on `port`."""
+    return {
+        "from": [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": workload.namespace}
+                },
+                "podSelector": {"matchLabels": dict(workload.selector)},
+            }
+        ],
+        "ports": [{"protocol": "TCP", "port": port}],
+    }
+
+
+def _existing_ingress(static: dict[str, Any]) -> list[Any]:
+    rules = static.get("hub", {}).get("networkPolicy", {}).get("ingress", [])
+    return list(rules) if isinstance(rules, list) else []
+
+
 #: The hub -> Kubernetes API server (KubeSpawner creates user pods, PVCs and
 #: Services). z2jh 4.4.0 allows the hub's egress only to the proxy (8001) and
 #: user servers (8888) by podSelector (templates/hub/netpol.yaml, "egress:"),
@@ -245,7 +276,9 @@ def network_policy_values(
     certificate from istiod (15012); the chart reaches it only through its
     private-range ipBlocks, which Cilium never matches with a pod IP. The hub
     reaches the API server (HUB_API_SERVER_EGRESS). User servers (notebooks)
-    reach MLflow in MLflow's namespace only, and only when it is deployed.
+    reach MLflow in MLflow's namespace only, and only when it is deployed;
+    then MLflow's pods reach the hub (8081: the chart's hub policy admits only
+    pods labelled hub.jupyter.org/network-access-hub otherwise).
     """
 
     def existing(*path: str) -> list[Any]:
@@ -257,8 +290,12 @@ def network_policy_values(
 
     to_istiod = _egress_to(istiod)
     user_rules = [to_istiod, *([_egress_to(mlflow)] if mlflow is not None else [])]
+    hub: dict[str, Any] = {"egress": [*existing("hub"), to_istiod, HUB_API_SERVER_EGRESS]}
+    if mlflow is not None:
+        # MLflow asks the hub whose a notebook's token is (its authorization function).
+        hub["ingress"] = [*_existing_ingress(static), _ingress_from(mlflow, HUB_PORT)]
     return {
-        "hub": {"networkPolicy": {"egress": [*existing("hub"), to_istiod, HUB_API_SERVER_EGRESS]}},
+        "hub": {"networkPolicy": hub},
         "proxy": {"chp": {"networkPolicy": {"egress": [*existing("proxy", "chp"), to_istiod]}}},
         "singleuser": {"networkPolicy": {"egress": [*existing("singleuser"), *user_rules]}},
     }
@@ -283,13 +320,40 @@ def authenticator_config(*, identity_header: str, proxy_principal: str) -> str:
     return _replace_constant(source, "PROXY_URI", proxy_uri)
 
 
-def _replace_constant(source: str, name: str, value: str) -> str:
+#: hub.extraConfig key of the MLflow access snippet.
+MLFLOW_ACCESS_CONFIG_KEY = "mlflow-access"
+#: The snippet's source (read as text, like the authenticator's).
+MLFLOW_ACCESS_SOURCE = Path(__file__).resolve().parent / "mlflow_access.py"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MlflowAccess:
+    """What user servers need to reach MLflow as their user."""
+
+    service: str
+    """MLflow's name as a JupyterHub service (the scope names it)."""
+    tracking_uri: str
+    """MLflow's in-cluster URL (MLFLOW_TRACKING_URI of every user server)."""
+
+
+def mlflow_access_config(access: MlflowAccess) -> str:
+    """Python for hub.extraConfig: mlflow_access.py with its two configuration lines set."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", access.service):
+        raise ValueError(f"MLflow's service name must be a JupyterHub name, got {access.service!r}")
+    if not re.fullmatch(r"http://[a-z0-9.-]+(:[0-9]+)?", access.tracking_uri):
+        raise ValueError(f"tracking_uri must be an in-cluster URL, got {access.tracking_uri!r}")
+    path = MLFLOW_ACCESS_SOURCE
+    source = _replace_constant(path.read_text(), "MLFLOW_SERVICE", access.service, path)
+    return _replace_constant(source, "MLFLOW_TRACKING_URI", access.tracking_uri, path)
+
+
+def _replace_constant(source: str, name: str, value: str, path: Path = AUTHENTICATOR_SOURCE) -> str:
     """`name = <value>` in place of the one line of `source` that assigns `name`."""
     lines = source.splitlines(keepends=True)
     found = [i for i, line in enumerate(lines) if line.startswith(f"{name} = ")]
     if len(found) != 1:
         raise ValueError(
-            f"{AUTHENTICATOR_SOURCE.name} must assign {name} on exactly one line "
+            f"{path.name} must assign {name} on exactly one line "
             f"starting with '{name} = ', found {len(found)}"
         )
     lines[found[0]] = f"{name} = {value!r}\n"

@@ -42,6 +42,8 @@ from platform_services.mlflow.database_grant import (
 )
 
 DATABASE_NAME = "mlflow"
+#: MLflow's auth database (users and permissions), on the same instance.
+AUTH_DATABASE_NAME = "mlflow_auth"
 
 #: Logging flags checkov (CIS) expects, and that help when debugging access.
 POSTGRES_FLAGS = {
@@ -183,6 +185,9 @@ class MlflowStorage(Construct):
         )
         self.database = SqlDatabase(
             self, "database", name=DATABASE_NAME, instance=self.instance.name
+        )
+        self.auth_database = SqlDatabase(
+            self, "auth-database", name=AUTH_DATABASE_NAME, instance=self.instance.name
         )
         # Cloud SQL names an IAM service-account user after the account's
         # email without the ".gserviceaccount.com" suffix.

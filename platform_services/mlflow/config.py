@@ -5,12 +5,12 @@ platform_config.apps collects it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from platform_config.base import Port, StrictModel
-from platform_config.types import ChartName, ChartVersion, DnsLabel, SqlTier
+from platform_config.base import Port, StrictModel, unique
+from platform_config.types import ChartName, ChartVersion, DnsLabel, Email, SqlTier
 from platform_config.urls import HttpsOrOciUrl
 from platform_config.values_files import ValuesFile
 from platform_services.chart_app.config import AppConfig
@@ -30,6 +30,19 @@ class MlflowDatabaseConfig(StrictModel):
     """Refuse to delete the instance while true."""
 
 
+class MlflowAuthConfig(StrictModel):
+    """Who may do what in MLflow. Identities are the platform's: IAP emails from
+    browsers (through the gateway), JupyterHub users from notebooks (their token)."""
+
+    admins: Annotated[list[Email], AfterValidator(unique)] = Field(
+        default_factory=list, max_length=500
+    )
+    """Emails of MLflow admins: they manage every experiment, model and user."""
+    default_permission: Literal["READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS"] = "READ"
+    """What every user gets on experiments, models, traces and prompts that are
+    not theirs (MLflow's permission names; the creator gets MANAGE)."""
+
+
 class MlflowConfig(AppConfig):
     """MLflow tracking server (built-in)."""
 
@@ -39,8 +52,12 @@ class MlflowConfig(AppConfig):
     values_file: ValuesFile = MLFLOW_CHART.values_file
     service: DnsLabel = "mlflow"
     service_port: Port = 80
-    trusts_identity_header: Literal[False] = False
-    """Never: MLflow has no sign-in; the gateway and notebooks may reach it."""
+    trusts_identity_header: Literal[True] = True
+    """Always: MLflow's authorization function
+    (platform_services/mlflow/scripts/platform_mlflow_auth.py) believes the
+    gateway's identity header, from the gateway only."""
+    auth: MlflowAuthConfig = MlflowAuthConfig()
+    """Admins and the default permission."""
     database: MlflowDatabaseConfig = MlflowDatabaseConfig()
     """The backend store."""
     artifact_retention_days: int | None = Field(default=None, ge=1, le=36500)

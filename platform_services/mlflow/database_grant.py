@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,8 @@ PSQL_FLAGS = ("--no-psqlrc", "--set", "ON_ERROR_STOP=1")
 _WORK = "/run/grant"
 _SCRIPTS = "/opt/grant"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: A database name the shell's word splitting keeps whole.
+_DATABASE = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 
 
 #: Seconds the grant step waits for the proxy to accept a connection: the
@@ -158,8 +161,11 @@ cloudsql.instances.connect or cloudsql.instances.get on this instance)" >&2
   sleep "$delay"
   delay=$(( delay * 2 > 60 ? 60 : delay * 2 ))
 done
-psql {" ".join(PSQL_FLAGS)} --file {_SCRIPTS}/grant.sql
-echo $? > "$GRANT_RESULT"
+status=0
+for database in $GRANT_DATABASES; do
+  psql {" ".join(PSQL_FLAGS)} --dbname "$database" --file {_SCRIPTS}/grant.sql || status=$?
+done
+echo $status > "$GRANT_RESULT"
 """
 
 
@@ -172,10 +178,15 @@ def grant_job_manifests(
     connection_name: str,
     database: str,
     database_user: str,
+    other_databases: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """ServiceAccount, ConfigMap and the hook Job, for a ManifestBundle."""
-    if not _NAME.match(instance) or not database or "/" in database:
-        raise ValueError(f"grant job: bad instance {instance!r} or database {database!r}")
+    """ServiceAccount, ConfigMap and the hook Job, for a ManifestBundle.
+
+    The grant runs in `database` and in each of `other_databases` (MLflow's
+    auth database), all on the same instance."""
+    databases = [database, *other_databases]
+    if not _NAME.match(instance) or not all(_DATABASE.match(d) for d in databases):
+        raise ValueError(f"grant job: bad instance {instance!r} or databases {databases!r}")
     sql = grant_sql(database_user)
     script = PASSWORD_SCRIPT.read_text()
     return [
@@ -199,7 +210,7 @@ def grant_job_manifests(
             namespace=namespace,
             name=f"{GRANT_SERVICE_ACCOUNT}-{_job_digest(sql, script, connection_name)}",
             connection_name=connection_name,
-            env=_step_env(project_id=project_id, instance=instance, database=database),
+            env=_step_env(project_id=project_id, instance=instance, databases=databases),
         ),
     ]
 
@@ -222,7 +233,7 @@ def _job_digest(sql: str, script: str, connection_name: str) -> str:
     ).hexdigest()[:10]
 
 
-def _step_env(*, project_id: str, instance: str, database: str) -> list[dict[str, str]]:
+def _step_env(*, project_id: str, instance: str, databases: Sequence[str]) -> list[dict[str, str]]:
     """The environment of every step (set-password, grant, rotate)."""
     return [
         {"name": "PROJECT", "value": project_id},
@@ -232,7 +243,8 @@ def _step_env(*, project_id: str, instance: str, database: str) -> list[dict[str
         {"name": "PGHOST", "value": "127.0.0.1"},
         {"name": "PGPORT", "value": str(PROXY_PORT)},
         {"name": "PGUSER", "value": "postgres"},
-        {"name": "PGDATABASE", "value": database},
+        {"name": "PGDATABASE", "value": databases[0]},
+        {"name": "GRANT_DATABASES", "value": " ".join(databases)},
         # TLS is the proxy's job; the local hop is the pod's loopback.
         {"name": "PGSSLMODE", "value": "disable"},
         {"name": "PGCONNECT_TIMEOUT", "value": "10"},

@@ -22,14 +22,27 @@ from platform_services.external_secrets.service import generated_secret_objects
 from platform_services.istio import mesh
 from platform_services.istio.workloads import GATEWAY
 from platform_services.jupyterhub.service import notebook_servers
-from platform_services.mlflow.cloud import DATABASE_NAME, MlflowStorage, MlflowStorageProps
+from platform_services.jupyterhub.workloads import jupyterhub_workloads
+from platform_services.mlflow.cloud import (
+    AUTH_DATABASE_NAME,
+    DATABASE_NAME,
+    MlflowStorage,
+    MlflowStorageProps,
+)
 from platform_services.mlflow.database_grant import GRANT_SERVICE_ACCOUNT, grant_job_manifests
 from platform_services.mlflow.values import (
+    AUTH_ADMIN_SECRET_KEYS,
+    AUTH_ADMIN_SECRET_NAME,
     MLFLOW_FLASK_SECRET_KEY,
     MLFLOW_FLASK_SECRET_NAME,
+    MlflowAuth,
     mlflow_values,
 )
-from platform_services.mlflow.workloads import MLFLOW_SERVICE_ACCOUNT, mlflow_workload
+from platform_services.mlflow.workloads import (
+    HUB_SERVICE,
+    MLFLOW_SERVICE_ACCOUNT,
+    mlflow_workload,
+)
 from platform_services.service import (
     BootstrapContext,
     ChartAppService,
@@ -44,6 +57,23 @@ if TYPE_CHECKING:
     from stacks.base import PlatformStack
 
 APP = "mlflow"
+
+
+def mlflow_auth(config: PlatformConfig) -> MlflowAuth:
+    """MLflow's sign-in: the gateway's header, and notebooks' JupyterHub tokens."""
+    hub_api_url = ""  # JupyterHub off: no token is accepted.
+    if config.apps.jupyterhub.enabled:
+        hub = jupyterhub_workloads(config.app_namespaces["jupyterhub"])["hub"]
+        hub_api_url = f"http://hub.{hub.namespace}.svc.cluster.local:{hub.ports[0]}/hub/api"
+    return MlflowAuth(
+        identity_header=mesh.IDENTITY_HEADER,
+        gateway_principal=GATEWAY.principal,
+        hub_api_url=hub_api_url,
+        hub_service=HUB_SERVICE,
+        admins=config.apps.mlflow.auth.admins,
+        default_permission=config.apps.mlflow.auth.default_permission,
+        database=AUTH_DATABASE_NAME,
+    )
 
 
 def mlflow_service_account(config: PlatformConfig) -> KubernetesServiceAccountRef:
@@ -99,12 +129,19 @@ class Service(ChartAppService):
         return mlflow_workload(config.app_namespaces[APP], MLFLOW_SERVICE_ACCOUNT)
 
     def secret_objects(self, ctx: BootstrapContext) -> Sequence[Manifest]:
-        return generated_secret_objects(
-            ctx,
-            name=MLFLOW_FLASK_SECRET_NAME,
-            namespace=ctx.config.app_namespaces[APP],
-            keys=(MLFLOW_FLASK_SECRET_KEY,),
-        )
+        namespace = ctx.config.app_namespaces[APP]
+        return [
+            *generated_secret_objects(
+                ctx,
+                name=MLFLOW_FLASK_SECRET_NAME,
+                namespace=namespace,
+                keys=(MLFLOW_FLASK_SECRET_KEY,),
+            ),
+            # The chart's admin user: random name and password, made in the cluster.
+            *generated_secret_objects(
+                ctx, name=AUTH_ADMIN_SECRET_NAME, namespace=namespace, keys=AUTH_ADMIN_SECRET_KEYS
+            ),
+        ]
 
     def mesh_policies(self, config: PlatformConfig) -> Sequence[Manifest]:
         notebooks = notebook_servers(config)
@@ -155,6 +192,7 @@ class Service(ChartAppService):
             database=DATABASE_NAME,
             database_user=storage.database_user_name,
             public_host=config.app_hosts[name],
+            auth=mlflow_auth(config),
         )
 
     def application_dependencies(
@@ -181,6 +219,7 @@ class Service(ChartAppService):
                         connection_name=storage.instance_connection_name,
                         database=DATABASE_NAME,
                         database_user=storage.database_user_name,
+                        other_databases=(AUTH_DATABASE_NAME,),
                     ),
                     provider=ctx.helm,
                     depends_on=[ctx.namespaces[ctx.config.app_namespaces[APP]]],

@@ -20,3 +20,13 @@ def mlflow_workload(namespace: str, service_account: str) -> Workload:
         service_account=service_account,
         ports=(5000,),
     )
+
+
+#: MLflow's name as a JupyterHub service: notebook tokens carry
+#: access:services!service=<this> (platform_services/jupyterhub/mlflow_access.py).
+HUB_SERVICE = "mlflow"
+
+
+def tracking_uri(*, namespace: str, service: str, port: int) -> str:
+    """MLflow's in-cluster URL, as notebooks use it (the chart's Service)."""
+    return f"http://{service}.{namespace}.svc.cluster.local:{port}"
