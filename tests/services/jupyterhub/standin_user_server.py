@@ -40,7 +40,8 @@ NOTES = Path(os.environ["NOTES_DIR"])
 #: Run in the visitor's browser from the owner's host: try to use the hub's
 #: session (read a hub page for its XSRF token, then the hub's API as the
 #: visitor) and to act in the victim's server (read its page, POST a note
-#: with its XSRF token; and a blind no-cors POST). Results in window.results.
+#: with its XSRF token; and a blind no-cors POST), then toss cookies onto the
+#: hub's host. Results in window.results.
 ATTACK_SCRIPT = r"""
 window.results = {done: false};
 function framed(url) {
@@ -114,6 +115,14 @@ async function attempt(name, action) {
       body: "written blind by the attacker's page",
     });
     return "sent";
+  });
+  await attempt("tossed", async () => {
+    // Cookie tossing: cookies for the hub's host set from this one (a parent
+    // domain). A `__Host-` name with a Domain attribute must be refused.
+    const parent = new URL(hub).hostname;
+    document.cookie = "__Host-jupyterhub-hub-login=tossed; Domain=" + parent + "; Path=/; Secure";
+    document.cookie = "jupyterhub-hub-login=tossed; Domain=" + parent + "; Path=/; Secure";
+    return document.cookie;
   });
   results.done = true;
 })();

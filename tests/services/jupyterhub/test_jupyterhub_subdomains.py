@@ -443,6 +443,10 @@ def _attack(deployment: Deployment) -> dict[str, Any]:
     results: dict[str, Any] = browser.open(
         page, until="window.results.done && window.results", seconds=STARTUP_SECONDS
     )
+    # Bob's hub session after the page tossed its cookies (a navigation: no XSRF).
+    hub_user_after = browser.open(
+        f"{HUB_ORIGIN}/hub/api/user", until="JSON.parse(document.body.innerText).name"
+    )
     notes = deployment.directory / "notes"
     seen = (notes / f"{ALICE}.cookies").read_text().splitlines()
     written = notes / f"{BOB}.notes"
@@ -451,6 +455,8 @@ def _attack(deployment: Deployment) -> dict[str, Any]:
         "cookies_sent_to_alice": json.loads(seen[-1]),
         "notes_in_bobs_server": written.read_text().splitlines() if written.exists() else [],
         "browser_cookies": {c["name"]: c for c in browser.cookies()},
+        "cookie_list": [(c["name"], c["domain"], c["value"]) for c in browser.cookies()],
+        "hub_user_after": hub_user_after,
         "bob_server": bob_server,
         "alice_server": alice_server,
     }
@@ -501,6 +507,22 @@ def test_a_page_on_alices_host_cannot_use_bobs_hub_session(
     assert set(attack["cookies_sent_to_alice"]) <= {"jupyterhub-session-id"}, attack
     login = attack["browser_cookies"]["__Host-jupyterhub-hub-login"]
     assert (login["domain"], login["path"], login["secure"]) == (DOMAIN, "/", True)
+
+
+def test_a_page_on_alices_host_cannot_replace_the_hubs_cookies(
+    per_user_origins: dict[str, Any],
+) -> None:
+    """Cookie tossing: the browser takes a cookie for the parent domain from a
+    user's host (so apps without `__Host-` cookies are exposed, docs/security.md),
+    but refuses one named `__Host-...`; the hub reads only `__Host-` names, and
+    Bob stays signed in as himself."""
+    attack = per_user_origins
+    cookies = attack["cookie_list"]
+    assert ("jupyterhub-hub-login", f".{DOMAIN}", "tossed") in cookies, cookies
+    logins = [c for c in cookies if c[0] == "__Host-jupyterhub-hub-login"]
+    assert len(logins) == 1 and logins[0][1:] != (f".{DOMAIN}", "tossed"), cookies
+    assert logins[0][1] == DOMAIN and logins[0][2] != "tossed", cookies
+    assert attack["hub_user_after"] == BOB
 
 
 def test_a_page_on_alices_host_cannot_act_in_bobs_server(per_user_origins: dict[str, Any]) -> None:
