@@ -41,6 +41,7 @@ import os
 import secrets
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -295,12 +296,16 @@ def _wait(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
+    """End the process and its children: it was started in a session of its
+    own (`node` on PATH may be a wrapper that starts the real node as a child)."""
+    os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    with contextlib.suppress(ProcessLookupError):  # a child that outlived its parent
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -396,6 +401,7 @@ def _deployment(
         env={**os.environ, "CONFIGPROXY_AUTH_TOKEN": proxy_token},
         stdout=proxy_log.open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     hub_log = directory / "hub.log"
     hub = subprocess.Popen(
@@ -403,6 +409,7 @@ def _deployment(
         cwd=directory,
         stdout=hub_log.open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     browser = None
     try:
