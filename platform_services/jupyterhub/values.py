@@ -208,9 +208,11 @@ def per_user_origin_values(hub_host: str) -> dict[str, Any]:
     (templates/proxy/deployment.yaml); set in hub.extraConfig the hub would
     register host routes that the proxy matches as paths.
     `cookie_host_prefix_enabled`: the hub's cookies are `__Host-` cookies
-    (Secure, path /, no Domain), which a user's host can neither receive nor
-    overwrite from a parent domain (cookie tossing). The gateway routes
-    `*.<hub host>` to the proxy (the jupyterhub service's routes).
+    (Secure, path /, no Domain): only the hub's own host receives them, and no
+    other host can set them (cookie tossing). Only together with
+    subdomain_host: on one shared host, path / would hand them to every user's
+    server (the control run of test_jupyterhub_subdomains.py shows it). The
+    gateway routes `*.<hub host>` to the proxy (the jupyterhub service's routes).
     """
     if not _HOST_NAME.match(hub_host):
         raise ValueError(f"hub_host must be a lowercase DNS name, got {hub_host!r}")
