@@ -27,6 +27,7 @@ export CHECKPOINT_DISABLE := 1
 export NODE_OPTIONS := --no-deprecation --max-old-space-size=4096
 
 .PHONY: help deps synth test lint typecheck unit unit-prepare unit-stacks unit-tools checkov check-config schema bench \
+        chromium-browser \
         state-bucket plan deploy destroy clean
 
 help: ## List the targets
@@ -85,6 +86,23 @@ postgres-server:
 	  $$SUDO apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
+# configurable-http-proxy at the version zero-to-jupyterhub 4.4.0's proxy image runs
+# (tools/chp: package.json + lock), in its own prefix, for
+# tests/services/jupyterhub/test_jupyterhub_subdomains.py.
+$(TOOLS)/chp/.installed: tools/chp/package.json tools/chp/package-lock.json
+	mkdir -p $(TOOLS)/chp
+	cp tools/chp/package.json tools/chp/package-lock.json $(TOOLS)/chp/
+	cd $(TOOLS)/chp && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Headless Chromium (Debian's package) for the same test: installed only when missing.
+chromium-browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null || { echo "install Chromium (no apt-get here)" >&2; exit 1; }; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 # Two pytest sessions side by side, one per core (PLATFORM_TESTS_* in
 # tests/conftest.py), split by directory. "stacks" (tests/stacks/,
 # tests/constructs/) alone loads jsii (a ~1 GB node kernel): the construct
@@ -95,7 +113,8 @@ postgres-server:
 # JupyterHub); a test there that loads jsii fails and says where it belongs.
 STACK_TEST_DIRS := tests/stacks tests/constructs
 TEST_RUN := .test-run
-unit-prepare: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server
+unit-prepare: deps $(TOOLS)/checkov/.installed $(TOOLS)/mlflow/.installed postgres-server \
+              $(TOOLS)/chp/.installed chromium-browser
 	@rm -rf $(TEST_RUN) && mkdir -p $(TEST_RUN)
 
 unit: unit-prepare ## All tests (snapshots, properties, bad configs, real services, checkov)

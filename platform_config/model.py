@@ -278,7 +278,10 @@ class PlatformConfig(StrictModel):
 
     @property
     def user_host_parent(self) -> str:
-        return f"{JUPYTERHUB_LABEL}.{self.domain}"
+        """JupyterHub's host, its `subdomain_host`: each user's server is on
+        <label>.<this host>. It follows apps.jupyterhub.host, so the per-user
+        certificate and DNS records follow a renamed hub."""
+        return f"{self.apps.jupyterhub.host or JUPYTERHUB_LABEL}.{self.domain}"
 
     @property
     def needs_private_services(self) -> bool:

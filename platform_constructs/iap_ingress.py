@@ -79,7 +79,7 @@ class IapIngressProps:
     """The Istio ingress gateway's namespace."""
     gateway_selector: Mapping[str, str]
     routes: Mapping[str, RouteTarget]
-    """Fully qualified host -> in-cluster target."""
+    """Fully qualified host (or `*.<host>`: every name under it) -> in-cluster target."""
     project_id: str
     project_number: str
     names: Mapping[str, str]
@@ -300,7 +300,7 @@ class IapIngress(Construct):
             ),
             *[
                 mesh.virtual_service(
-                    name=slug(host),
+                    name=_virtual_service_name(host),
                     namespace=ns,
                     gateway_ref=f"{ns}/{GATEWAY_NAME}",
                     host=host,
@@ -312,11 +312,22 @@ class IapIngress(Construct):
         ]
 
 
+def _virtual_service_name(host: str) -> str:
+    """`jupyterhub.example.com` -> jupyterhub-example-com; its wildcard
+    `*.jupyterhub.example.com` -> wildcard-jupyterhub-example-com (a slug alone
+    would give both the same name)."""
+    if host.startswith("*."):
+        return "wildcard-" + slug(host[2:])
+    return slug(host)
+
+
 def _validate(props: IapIngressProps) -> None:
     if not props.routes:
         raise ValueError("IapIngress: no routes")
-    if any("*" in host or "/" in host for host in props.routes):
-        raise ValueError("IapIngress: routes take exact host names")
+    # Exact names, or a wildcard for every name under one (`*.<host>`, as Istio's
+    # Gateway and VirtualService hosts take it: a leading `*.` only).
+    if any("*" in host.removeprefix("*.") or "/" in host for host in props.routes):
+        raise ValueError("IapIngress: routes take exact host names or *.<host name>")
     for field, value, allowed in (
         ("backend_timeout_seconds", props.backend_timeout_seconds, BACKEND_TIMEOUT_RANGE),
         (

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1
 
 from platform_config import AppConfig, PlatformConfig
+from platform_constructs.iap_ingress import RouteTarget
 from platform_services.external_secrets.service import generated_secret_objects
 from platform_services.istio import mesh
 from platform_services.istio.workloads import GATEWAY, ISTIOD
@@ -126,7 +127,21 @@ class Service(ChartAppService):
                 if config.apps.mlflow.enabled
                 else None
             ),
+            hub_host=config.user_host_parent,
         )
+
+    def routes(self, config: PlatformConfig) -> Mapping[str, RouteTarget]:
+        """The hub's host, and every host under it (each user's server, each
+        JupyterHub service: subdomain_host) to the same proxy, which routes by host."""
+        routes = dict(super().routes(config))
+        if routes:
+            hub_host = config.app_hosts[APP]
+            if hub_host != config.user_host_parent:
+                raise ValueError(
+                    f"JupyterHub at {hub_host}, its users under {config.user_host_parent}"
+                )
+            routes[f"*.{hub_host}"] = routes[hub_host]
+        return routes
 
     def ignore_differences(self, name: str) -> Sequence[Mapping[str, Any]]:
         return JUPYTERHUB_IGNORE_DIFFERENCES

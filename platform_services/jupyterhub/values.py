@@ -91,6 +91,7 @@ def jupyterhub_values(
     proxy_principal: str,
     istiod: Workload,
     mlflow: Workload | None,
+    hub_host: str,
     mlflow_access: MlflowAccess | None = None,
 ) -> dict[str, Any]:
     """Full zero-to-jupyterhub 4.4.0 values.
@@ -110,6 +111,8 @@ def jupyterhub_values(
     - istiod: the mesh's control plane, which every sidecar (hub, proxy, user
       servers) must reach; mlflow: MLflow's pods, which notebooks may reach,
       None when MLflow is off. See `network_policy_values`.
+    - hub_host: the hub's host name (jupyterhub.<domain>); each user's server
+      gets a host of its own under it. See `per_user_origin_values`.
     - mlflow_access: MLflow as a JupyterHub service and the token every user
       server gets for it (`mlflow_access_config`); None when MLflow is off.
     """
@@ -178,6 +181,7 @@ def jupyterhub_values(
         )
     static = load_values(values_file)
     computed = deep_merge(computed, network_policy_values(static, istiod=istiod, mlflow=mlflow))
+    computed = deep_merge(computed, per_user_origin_values(hub_host))
     values = deep_merge(static, computed)
     values["hub"].setdefault("annotations", {})[HUB_VALUES_CHECKSUM_ANNOTATION] = values_checksum(
         values
@@ -194,6 +198,41 @@ def values_checksum(values: dict[str, Any]) -> str:
     hub["annotations"] = annotations
     canonical = json.dumps({**values, "hub": hub}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def per_user_origin_values(hub_host: str) -> dict[str, Any]:
+    """One origin per user: every user's server on a host of its own.
+
+    JupyterHub 5.5 `subdomain_host` ("the full https://hub.domain.tld[:port]",
+    jupyterhub/app.py; no trailing slash: the hub appends its base URL to it)
+    puts each user's server on `<label>.<hub host>` (`subdomain_hook_idna`:
+    the email becomes one DNS label such as u-aliceexa--ff8d981) and each
+    service on `<name>--service.<hub host>`. Only here, in hub.config, does
+    zero-to-jupyterhub 4.4.0 also give the proxy `--host-routing`
+    (templates/proxy/deployment.yaml); set in hub.extraConfig the hub would
+    register host routes that the proxy matches as paths.
+    `cookie_host_prefix_enabled`: the hub's cookies are `__Host-` cookies
+    (Secure, path /, no Domain): only the hub's own host receives them, and no
+    other host can set them (cookie tossing). Only together with
+    subdomain_host: on one shared host, path / would hand them to every user's
+    server (the control run of test_jupyterhub_subdomains.py shows it). The
+    gateway routes `*.<hub host>` to the proxy (the jupyterhub service's routes).
+    """
+    if not _HOST_NAME.match(hub_host):
+        raise ValueError(f"hub_host must be a lowercase DNS name, got {hub_host!r}")
+    return {
+        "hub": {
+            "config": {
+                "JupyterHub": {
+                    "subdomain_host": f"https://{hub_host}",
+                    "cookie_host_prefix_enabled": True,
+                }
+            }
+        }
+    }
 
 
 #: Kubernetes service account of user servers (created by the bootstrap stack).

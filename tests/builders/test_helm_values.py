@@ -5,6 +5,7 @@ Pure Python (no jsii): these tests run in well under a second.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -60,6 +61,7 @@ CHARTS_WITH_SCHEMA = {"istio-gateway", "external-secrets", "jupyterhub", "mlflow
 PROXY_PRINCIPAL = "cluster.local/ns/jupyterhub/sa/jupyterhub-proxy"
 MLFLOW = mlflow_workload("mlflow", "mlflow")
 IDENTITY_HEADER = "x-iap-user-email"
+HUB_HOST = "jupyterhub.mlops.example.com"
 
 
 L4_POOL = GpuPool(pool="gpu", accelerator="nvidia-l4", count=2)
@@ -79,6 +81,7 @@ def _jupyterhub(
         proxy_principal=PROXY_PRINCIPAL,
         istiod=ISTIOD,
         mlflow=MLFLOW,
+        hub_host=HUB_HOST,
     )
 
 
@@ -412,6 +415,17 @@ def test_jupyterhub_values_properties() -> None:
     assert values["prePuller"]["annotations"]["sidecar.istio.io/inject"] == "false"
 
 
+def test_jupyterhub_gives_each_user_an_origin() -> None:
+    """In hub.config (z2jh 4.4.0 passes --host-routing to the proxy only then),
+    in the form JupyterHub 5.5 takes (scheme and host, no path, no trailing
+    slash: it appends its base URL); the hub's cookies are __Host- cookies.
+    Inside a real hub, proxy and browser: test_jupyterhub_subdomains.py."""
+    values = _jupyterhub()
+    assert values["hub"]["config"]["JupyterHub"]["subdomain_host"] == f"https://{HUB_HOST}"
+    assert values["hub"]["config"]["JupyterHub"]["cookie_host_prefix_enabled"] is True
+    assert "subdomain_host" not in json.dumps(values["hub"].get("extraConfig", {}))
+
+
 def test_jupyterhub_user_pods_may_reach_istiod() -> None:
     egress = _jupyterhub()["singleuser"]["networkPolicy"]["egress"]
     to_istiod = [
@@ -470,6 +484,9 @@ def test_jupyterhub_profiles_follow_each_gpu_pool() -> None:
         ("gpu_pools", [GpuPool(pool="gpu", accelerator="nvidia l4", count=1)]),
         ("gpu_pools", [GpuPool(pool="GPU pool", accelerator="nvidia-l4", count=1)]),
         ("gpu_pools", [L4_POOL, L4_POOL]),
+        ("hub_host", "https://jupyterhub.mlops.example.com"),
+        ("hub_host", "jupyterhub.mlops.example.com/"),
+        ("hub_host", "JupyterHub.mlops.example.com"),
     ],
 )
 def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
@@ -483,6 +500,7 @@ def test_jupyterhub_values_reject_bad_input(field: str, value: Any) -> None:
         "proxy_principal": PROXY_PRINCIPAL,
         "istiod": ISTIOD,
         "mlflow": MLFLOW,
+        "hub_host": HUB_HOST,
         field: value,
     }
     with pytest.raises(ValueError, match=field.split("_", maxsplit=1)[0]):

@@ -445,6 +445,30 @@ def test_iap_ingress_routes_each_exact_host() -> None:
     assert resources(stack, "kubernetes_ingress_v1") == {}
 
 
+def test_iap_ingress_routes_a_wildcard_host_behind_the_same_checks() -> None:
+    """`*.<host>` (JupyterHub's per-user hosts): its own VirtualService next to
+    the exact host's, both on the Gateway; the JWT check and the DENY rules
+    select the gateway's pods, not hosts, so they cover it as well."""
+    hub = RouteTarget(service="proxy-public", namespace="jupyterhub", port=80)
+    routes = {"jupyterhub.example.com": hub, "*.jupyterhub.example.com": hub}
+    manifests = release_values(routing_release(synth(iap_ingress(routes=routes))))["manifests"]
+    services = {
+        m["metadata"]["name"]: m["spec"]["hosts"]
+        for m in manifests
+        if m["kind"] == "VirtualService"
+    }
+    assert services == {
+        "jupyterhub-example-com": ["jupyterhub.example.com"],
+        "wildcard-jupyterhub-example-com": ["*.jupyterhub.example.com"],
+    }
+    gateway = next(m for m in manifests if m["kind"] == "Gateway")
+    assert gateway["spec"]["servers"][0]["hosts"] == sorted(routes)
+    checks = {"RequestAuthentication", "AuthorizationPolicy"}
+    for policy in (m for m in manifests if m["kind"] in checks):
+        assert policy["spec"]["selector"] == {"matchLabels": {"istio": "gateway"}}
+        assert "hosts" not in json.dumps(policy["spec"]), policy["metadata"]["name"]
+
+
 def test_iap_ingress_is_a_terraform_owned_load_balancer() -> None:
     stack = synth(iap_ingress())
     backend = only(stack, "google_compute_backend_service")
@@ -481,7 +505,14 @@ def test_iap_ingress_backend_keeps_long_connections(timeout: int, draining: int)
     [
         pytest.param({"routes": {}}, "IapIngress: no routes", id="no-routes"),
         pytest.param(
-            {"routes": {"*.example.com": MLFLOW_ROUTE}}, "routes take exact host names", id="*"
+            {"routes": {"mlflow.*.example.com": MLFLOW_ROUTE}},
+            "routes take exact host names or *.<host name>",
+            id="*-inside",
+        ),
+        pytest.param(
+            {"routes": {"*mlflow.example.com": MLFLOW_ROUTE}},
+            "routes take exact host names or *.<host name>",
+            id="*-in-a-label",
         ),
         pytest.param(
             {"routes": {"example.com/mlflow": MLFLOW_ROUTE}}, "routes take exact host names", id="/"

@@ -376,7 +376,7 @@ def test_thirty_apps_synthesize_behind_one_door(synthesized: Synthesized) -> Non
     stack = synthesized.stack("thirty-apps", "bootstrap")
     objects = custom_resources(releases(stack)["iap-ingress"])
     hosts = {o["spec"]["hosts"][0] for o in objects if o["kind"] == "VirtualService"}
-    assert len(hosts) == 33  # argocd, jupyterhub, mlflow and 30 apps
+    assert len(hosts) == 34  # argocd, jupyterhub and its users' hosts, mlflow and 30 apps
     assert len(resources(stack, "google_compute_target_https_proxy")) == 1
 
 
@@ -433,6 +433,12 @@ def test_one_virtual_service_per_host(synthesized: Synthesized) -> None:
             "port": {"number": 80},
         },
         "jupyterhub.mlops.example.com": {
+            "host": "proxy-public.jupyterhub.svc.cluster.local",
+            "port": {"number": 80},
+        },
+        # Each user's server and each JupyterHub service (subdomain_host): the
+        # proxy routes by host.
+        "*.jupyterhub.mlops.example.com": {
             "host": "proxy-public.jupyterhub.svc.cluster.local",
             "port": {"number": 80},
         },

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import binascii
+import http.cookiejar
 import json
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 import requests
+import requests.cookies
 
 from platform_services.istio import workloads as istio_pods
 from platform_services.jupyterhub import values as jupyterhub_values_module
@@ -225,8 +227,23 @@ def _gateway_headers(email: str) -> dict[str, str]:
     return {"x-iap-user-email": email, "X-Forwarded-Client-Cert": _xfcc(PROXY_URI)}
 
 
+class _SecureCookiesOverLoopback(requests.cookies.RequestsCookieJar):
+    """Browsers reach the hub over HTTPS (TLS ends at the load balancer), and
+    its cookies are Secure `__Host-` cookies (cookie_host_prefix_enabled);
+    these tests talk plain HTTP on loopback, so the jar sends them anyway."""
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie, *args: Any, **kwargs: Any) -> None:
+        cookie.secure = False
+        super().set_cookie(cookie, *args, **kwargs)
+
+
+#: The hub's sign-in cookie (`__Host-`: cookie_host_prefix_enabled in the values).
+LOGIN_COOKIE = "__Host-jupyterhub-hub-login"
+
+
 def _sign_in(url: str, headers: dict[str, str]) -> requests.Session:
     session = requests.Session()
+    session.cookies = _SecureCookiesOverLoopback()
     response = session.get(f"{url}/hub/login", headers=headers, allow_redirects=False)
     session.last_status = response.status_code  # type: ignore[attr-defined]
     return session
@@ -245,7 +262,7 @@ def test_the_gateways_headers_sign_the_user_in(hub: str) -> None:
     headers = _gateway_headers("Alice@Example.com")
     session = _sign_in(hub, headers)
     assert session.last_status == 302  # type: ignore[attr-defined]
-    assert "jupyterhub-hub-login" in session.cookies
+    assert LOGIN_COOKIE in session.cookies
     assert _signed_in_as(session, hub, headers) == "alice@example.com"
 
 
@@ -309,7 +326,7 @@ def test_the_gateways_headers_sign_the_user_in(hub: str) -> None:
 def test_forged_identities_do_not_sign_in(hub: str, case: str, headers: dict[str, str]) -> None:
     session = _sign_in(hub, headers)
     assert session.last_status == 403, case  # type: ignore[attr-defined]
-    assert "jupyterhub-hub-login" not in session.cookies, case
+    assert LOGIN_COOKIE not in session.cookies, case
     assert _signed_in_as(session, hub, headers) is None, case
 
 
