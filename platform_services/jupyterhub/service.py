@@ -147,28 +147,19 @@ class Service(ChartAppService):
         return JUPYTERHUB_IGNORE_DIFFERENCES
 
     def install(self, stack: PlatformStack, ctx: BootstrapContext) -> None:
-        # User servers run as this identity, which the mesh keeps away from the
-        # hub's sign-in handler; no Kubernetes API token mounted.
-        ServiceAccountV1(
-            stack,
-            "jupyter-user-service-account",
-            provider=ctx.kubernetes,
-            metadata={
-                "name": JUPYTER_USER_SERVICE_ACCOUNT,
-                "namespace": ctx.namespace(ctx.config.app_namespaces[APP]),
-            },
-            automount_service_account_token=False,
-        )
-        # The proxy's own mesh identity, the only one the hub's sign-in trusts
-        # (never the namespace's `default`); no Kubernetes API token mounted.
-        ServiceAccountV1(
-            stack,
-            "jupyterhub-proxy-service-account",
-            provider=ctx.kubernetes,
-            metadata={
-                "name": JUPYTERHUB_PROXY_SERVICE_ACCOUNT,
-                "namespace": ctx.namespace(ctx.config.app_namespaces[APP]),
-            },
-            automount_service_account_token=False,
-        )
+        # Both without a Kubernetes API token mounted. User servers run as the
+        # first, which the mesh keeps away from the hub's sign-in handler; the
+        # second is the proxy's own mesh identity, the only one the hub's
+        # sign-in trusts (never the namespace's `default`).
+        for construct_id, name in (
+            ("jupyter-user-service-account", JUPYTER_USER_SERVICE_ACCOUNT),
+            ("jupyterhub-proxy-service-account", JUPYTERHUB_PROXY_SERVICE_ACCOUNT),
+        ):
+            ServiceAccountV1(
+                stack,
+                construct_id,
+                provider=ctx.kubernetes,
+                metadata={"name": name, "namespace": ctx.namespace(ctx.config.app_namespaces[APP])},
+                automount_service_account_token=False,
+            )
         super().install(stack, ctx)
