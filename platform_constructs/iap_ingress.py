@@ -243,15 +243,8 @@ class IapIngress(Construct):
             certificate_map=props.certificate_map,
             ssl_policy=self.ssl_policy.id,
         )
-        self.https_rule = ComputeGlobalForwardingRule(
-            self,
-            "https-forwarding-rule",
-            name=props.names["https"],
-            load_balancing_scheme=LOAD_BALANCING_SCHEME,
-            ip_address=props.ip_address,
-            ip_protocol="TCP",
-            port_range="443",
-            target=self.https_proxy.id,
+        self.https_rule = self._forwarding_rule(
+            props, "https", port=443, target=self.https_proxy.id
         )
 
     def _redirect(self, props: IapIngressProps) -> None:
@@ -269,15 +262,21 @@ class IapIngress(Construct):
         self.http_proxy = ComputeTargetHttpProxy(
             self, "http-proxy", name=props.names["http-proxy"], url_map=self.redirect_url_map.id
         )
-        self.http_rule = ComputeGlobalForwardingRule(
+        self.http_rule = self._forwarding_rule(props, "http", port=80, target=self.http_proxy.id)
+
+    def _forwarding_rule(
+        self, props: IapIngressProps, part: str, *, port: int, target: str
+    ) -> ComputeGlobalForwardingRule:
+        """The static IP's `port` to `target` (construct id <part>-forwarding-rule)."""
+        return ComputeGlobalForwardingRule(
             self,
-            "http-forwarding-rule",
-            name=props.names["http"],
+            f"{part}-forwarding-rule",
+            name=props.names[part],
             load_balancing_scheme=LOAD_BALANCING_SCHEME,
             ip_address=props.ip_address,
             ip_protocol="TCP",
-            port_range="80",
-            target=self.http_proxy.id,
+            port_range=str(port),
+            target=target,
         )
 
     @staticmethod

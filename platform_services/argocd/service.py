@@ -170,34 +170,53 @@ class Service(PlatformService):
     def provision(self, stack: PlatformStack, ctx: ClusterContext) -> None:
         config = ctx.config
         if config.gitops.needs_credentials:
-            ctx.secrets["repo-credentials"] = ManagedSecret(
+            self._secret(
                 stack,
-                "argocd-repo-credentials",
-                props=ManagedSecretProps(
-                    secret_id=config.names.repo_credentials_secret,
-                    project_id=config.project_id,
-                    region=config.region,
-                    accessors=dict(ctx.secret_readers),
-                    value_shape=REPO_CREDENTIALS_SHAPES[config.gitops.repo_scheme],
-                    description=f"Argo CD credentials for {config.gitops.repo_url}",
-                ),
+                ctx,
+                key="repo-credentials",
+                construct_id="argocd-repo-credentials",
+                secret_id=config.names.repo_credentials_secret,
+                value_shape=REPO_CREDENTIALS_SHAPES[config.gitops.repo_scheme],
+                description=f"Argo CD credentials for {config.gitops.repo_url}",
             )
         if config.access.argocd_sign_in == "google_oidc":
-            ctx.secrets["oidc-client"] = ManagedSecret(
+            self._secret(
                 stack,
-                "argocd-oidc-client",
-                props=ManagedSecretProps(
-                    secret_id=config.names.oidc_client_secret,
-                    project_id=config.project_id,
-                    region=config.region,
-                    accessors=dict(ctx.secret_readers),
-                    value_shape=OIDC_CLIENT_SHAPE,
-                    description=(
-                        f"Google OAuth client for Argo CD; redirect URI "
-                        f"https://{config.argocd_host}/api/dex/callback"
-                    ),
+                ctx,
+                key="oidc-client",
+                construct_id="argocd-oidc-client",
+                secret_id=config.names.oidc_client_secret,
+                value_shape=OIDC_CLIENT_SHAPE,
+                description=(
+                    f"Google OAuth client for Argo CD; redirect URI "
+                    f"https://{config.argocd_host}/api/dex/callback"
                 ),
             )
+
+    @staticmethod
+    def _secret(
+        stack: PlatformStack,
+        ctx: ClusterContext,
+        *,
+        key: str,
+        construct_id: str,
+        secret_id: str,
+        value_shape: Mapping[str, str],
+        description: str,
+    ) -> None:
+        """A Secret Manager secret External Secrets may read, in ctx.secrets[key]."""
+        ctx.secrets[key] = ManagedSecret(
+            stack,
+            construct_id,
+            props=ManagedSecretProps(
+                secret_id=secret_id,
+                project_id=ctx.config.project_id,
+                region=ctx.config.region,
+                accessors=dict(ctx.secret_readers),
+                value_shape=value_shape,
+                description=description,
+            ),
+        )
 
     def secret_objects(self, ctx: BootstrapContext) -> Sequence[Manifest]:
         secrets, config = ctx.cluster.secrets, ctx.config
